@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,13 @@ CHILD = Path(__file__).with_name("child.py")
 NOBODY = 65534
 UNSHARE = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
 STATUS_LIMIT = 1_000_000  # bytes of status.jsonl read back; a learner may write to it
+
+
+STOP = threading.Event()  # set by the batch on Ctrl-C: every running child is killed
+
+
+class Interrupted(Exception):
+    """Grading was stopped from outside; nothing of this submission is recorded."""
 
 
 class SandboxError(RuntimeError):
@@ -179,6 +187,8 @@ def _launch_and_watch(scratch: Path, job: dict, limits: Limits, run: ProbeRun, r
     try:
         while child.poll() is None:
             time.sleep(0.1)
+            if STOP.is_set():
+                raise Interrupted()
             events = _read_status(scratch)
             if events and events[-1].get("event") == "start" and events[-1].get("probe") != current:
                 current, since = events[-1]["probe"], time.monotonic()

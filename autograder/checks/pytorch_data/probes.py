@@ -1,0 +1,108 @@
+"""Probes for the PyTorch data exercise. They run in the sandbox beside the learner's
+code, call it on fixed, seeded inputs and return plain arrays; checks.py judges them."""
+from pathlib import Path
+
+import numpy as np
+import torch
+
+INDICES = [0, 1, 123, -1]  # -1: the last item, resolved to len - 1 below
+FLIP_SAMPLES = 40
+
+
+def _raw_images(ctx, count):
+    from coursekit.data.fashion import read_idx
+
+    return read_idx(Path(ctx["data"]["fashion"]) / "FashionMNIST" / "raw" / "train-images-idx3-ubyte")[:count]
+
+
+def probe_dataset(ns, ctx):
+    train = ns.FashionMNISTDataset(ctx["data"]["fashion"], train=True)
+    test = ns.FashionMNISTDataset(ctx["data"]["fashion"], train=False)
+    items = [train[i if i >= 0 else len(train) - 1] for i in INDICES]
+    images, labels = zip(*items)
+    return {
+        "len_train": len(train),
+        "len_test": len(test),
+        "image_is_tensor": all(isinstance(x, torch.Tensor) for x in images),
+        "image_dtype": str(getattr(images[0], "dtype", type(images[0]).__name__)),
+        "image_shape": np.asarray(getattr(images[0], "shape", ())),
+        "label_is_int": all(type(y) is int for y in labels),
+        "images": np.stack([np.asarray(x, dtype=np.float32) for x in images]),
+        "labels": np.asarray(labels, dtype=np.int64),
+        "test_label_0": int(test[0][1]),
+    }
+
+
+def probe_dataset_transform(ns, ctx):
+    seen = []
+
+    def spy(raw):  # records what the dataset hands its transform
+        seen.append((type(raw).__name__, str(getattr(raw, "dtype", "")), np.asarray(raw).shape))
+        return torch.full((1, 28, 28), float(np.asarray(raw, dtype=np.float64).mean()))
+
+    dataset = ns.FashionMNISTDataset(ctx["data"]["fashion"], train=True, transform=spy)
+    image, _ = dataset[5]
+    return {
+        "calls": len(seen),
+        "input_kind": " ".join(seen[0][:2]) if seen else "not called",
+        "input_shape": np.asarray(seen[0][2] if seen else ()),
+        "output_mean": float(np.asarray(image).mean()),
+        "raw_mean": float(_raw_images(ctx, 6)[5].astype(np.float64).mean()),
+    }
+
+
+def probe_transform(ns, ctx):
+    images = _raw_images(ctx, 8)
+    plain = ns.make_transform(augment=False)
+    outputs = [plain(x) for x in images]
+    return {
+        "is_tensor": all(isinstance(x, torch.Tensor) for x in outputs),
+        "dtype": str(outputs[0].dtype),
+        "outputs": np.stack([np.asarray(x, dtype=np.float32) for x in outputs]),
+    }
+
+
+def probe_augment(ns, ctx):
+    torch.manual_seed(ctx["seed"])
+    np.random.seed(ctx["seed"])
+    image = _raw_images(ctx, 1)[0]
+    augment = ns.make_transform(augment=True)
+    return {"outputs": np.stack([np.asarray(augment(image), dtype=np.float32) for _ in range(FLIP_SAMPLES)]),
+            "plain": np.asarray(ns.make_transform(augment=False)(image), dtype=np.float32)}
+
+
+def _order(loader):
+    return np.concatenate([np.asarray(batch[0]).ravel() for batch in loader])
+
+
+def probe_loader(ns, ctx):
+    numbers = torch.utils.data.TensorDataset(torch.arange(100))
+    make = ns.make_loader
+    return {
+        "seed0_a": _order(make(numbers, batch_size=32, shuffle=True, seed=0)),
+        "seed0_b": _order(make(numbers, batch_size=32, shuffle=True, seed=0)),
+        "seed1": _order(make(numbers, batch_size=32, shuffle=True, seed=1)),
+        "unshuffled": _order(make(numbers, batch_size=32, shuffle=False)),
+        "batch_sizes": np.asarray([len(b[0]) for b in make(numbers, batch_size=32, seed=0)]),
+        "num_workers": make(numbers, num_workers=2).num_workers,
+    }
+
+
+def probe_loader_fashion(ns, ctx):
+    dataset = ns.FashionMNISTDataset(ctx["data"]["fashion"], train=True, transform=ns.make_transform())
+    images, labels = next(iter(ns.make_loader(dataset, batch_size=64, seed=0)))
+    return {"images_shape": np.asarray(images.shape), "images_dtype": str(images.dtype),
+            "labels_shape": np.asarray(labels.shape), "labels_dtype": str(labels.dtype)}
+
+
+def probe_training_sanity(ns, ctx):
+    """A linear classifier on one batch from the learner's pipeline: does the loss fall?"""
+    from coursekit.sanity import sanity_steps, torch_loss_curve
+
+    steps, device = sanity_steps(gpu_steps=150, cpu_steps=40)
+    torch.manual_seed(ctx["seed"])
+    dataset = ns.FashionMNISTDataset(ctx["data"]["fashion"], train=True, transform=ns.make_transform())
+    images, labels = next(iter(ns.make_loader(dataset, batch_size=128, seed=0)))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10))
+    losses = torch_loss_curve(model, images.float(), labels.long(), torch.nn.functional.cross_entropy, steps, 1e-2, device)
+    return {"losses": np.asarray(losses), "device": device}

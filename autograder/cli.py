@@ -1,0 +1,95 @@
+"""autograder: grade a folder, check one notebook, generate the exercises.
+
+  autograder grade                      grade every exercise's bundled samples into grades/
+  autograder grade EXERCISE FOLDER      grade a class: FOLDER/<learner>.ipynb or FOLDER/<learner>/<file>
+  autograder check NOTEBOOK             the visible checks on one notebook (the self-check)
+  autograder generate [--check]         exercises/ and samples from solutions/ (nbgrader's generate step)
+  autograder list                       the exercises
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.exercise import REPO, exercise_slugs, load_exercise
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    grade = commands.add_parser("grade", help="grade a folder of submissions (default: the bundled samples)")
+    grade.add_argument("exercise", nargs="?", help=f"one of: {', '.join(exercise_slugs())}")
+    grade.add_argument("submissions", nargs="?", type=Path, help="folder of submissions")
+    grade.add_argument("--out", type=Path, default=Path("grades"), help="where reports go (default: grades/)")
+    grade.add_argument("--workers", type=int, default=2, help="submissions graded at once (default: 2)")
+    grade.set_defaults(run=_grade)
+
+    check = commands.add_parser("check", help="run the checks on one notebook and print the feedback")
+    check.add_argument("notebook", type=Path)
+    check.add_argument("--exercise", help="default: the notebook's name without the framework suffix")
+    check.add_argument("--hidden", action="store_true", help="also run the hidden checks (instructors)")
+    check.set_defaults(run=_check)
+
+    generate = commands.add_parser("generate", help="write exercises/ and the samples from solutions/")
+    generate.add_argument("--check", action="store_true", help="only report whether the committed files are in sync")
+    generate.set_defaults(run=_generate)
+
+    listing = commands.add_parser("list", help="list the exercises")
+    listing.set_defaults(run=lambda args: print("\n".join(exercise_slugs())) or 0)
+    return parser
+
+
+def _grade(args) -> int:
+    from autograder.batch import grade_folder, print_summary
+
+    if args.exercise and not args.submissions:
+        jobs = [(args.exercise, SAMPLES / args.exercise, args.out / args.exercise)]
+    elif args.exercise:
+        jobs = [(args.exercise, args.submissions, args.out)]
+    else:
+        jobs = [(slug, SAMPLES / slug, args.out / slug) for slug in exercise_slugs() if (SAMPLES / slug).is_dir()]
+    for slug, folder, out in jobs:
+        print(f"== {slug}: {folder}")
+        try:
+            grades = grade_folder(load_exercise(slug), folder, out, workers=args.workers)
+        except KeyboardInterrupt:
+            return 130
+        print_summary(grades, out)
+    return 0
+
+
+def _check(args) -> int:
+    from autograder.selfcheck import check_notebook
+
+    slug = args.exercise or exercise_for_file(args.notebook)
+    print(check_notebook(args.notebook, slug, visible_only=not args.hidden))
+    return 0
+
+
+def exercise_for_file(path: Path) -> str:
+    """pytorch_data.ipynb -> pytorch_data; unet_keras.ipynb -> unet."""
+    stem = Path(path).stem
+    for slug in sorted(exercise_slugs(), key=len, reverse=True):
+        if stem == slug or stem.startswith(slug + "_"):
+            return slug
+    raise SystemExit(f"cannot tell the exercise of {path.name}; pass --exercise (one of {', '.join(exercise_slugs())})")
+
+
+def _generate(args) -> int:
+    from autograder.generate import generate_all
+
+    stale = generate_all(REPO, check_only=args.check)
+    for path in stale:
+        print(f"{'out of date' if args.check else 'wrote'}: {path.relative_to(REPO)}")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Short training sanity runs: can a model drive its loss down on one fixed batch?
+
+A model that cannot overfit a single small batch has a bug (a broken skip, a frozen
+layer that should train, a loss on the wrong axis). The book uses these to show it,
+and the grader's probes use them to check learners' models. Longer on a GPU, shorter
+on the CPU; the caller is told which device ran.
+"""
+
+
+def sanity_steps(gpu_steps: int = 200, cpu_steps: int = 40) -> tuple[int, str]:
+    """How many steps to run, and on which device, for this machine."""
+    import torch
+
+    return (gpu_steps, "cuda") if torch.cuda.is_available() else (cpu_steps, "cpu")
+
+
+def torch_loss_curve(model, inputs, targets, loss_fn, steps: int, lr: float = 1e-2, device: str = "cpu") -> list[float]:
+    """Train `model` with Adam on one batch for `steps` steps; the loss after each step."""
+    import torch
+
+    model = model.to(device)
+    inputs, targets = inputs.to(device), targets.to(device)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    losses = []
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
+def keras_loss_curve(model, inputs, targets, loss, steps: int, lr: float = 1e-2) -> list[float]:
+    """The same for a Keras model: `steps` full-batch steps, the loss after each."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
+    history = model.fit(inputs, targets, batch_size=len(inputs), epochs=steps, verbose=0, shuffle=False)
+    return [float(x) for x in history.history["loss"]]

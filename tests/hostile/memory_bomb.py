@@ -1,0 +1,4 @@
+def make_transform(augment=False):
+    hog = []
+    while True:
+        hog.append(bytearray(2**28))
