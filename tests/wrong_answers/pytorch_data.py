@@ -1,0 +1,59 @@
+"""Wrong answers to the PyTorch data exercise, as edits of the reference, and the checks
+each must fail (no more, no fewer). With the bundled samples
+(autograder/checks/pytorch_data/samples.py) every check is shown to reject something."""
+from autograder.generate import Sample
+
+WRONG = {
+    # Hard-codes the real set's size: indices past the end, in the probes and in shuffled batches.
+    "len_hardcoded": Sample(
+        replace=(("return len(self.labels)", "return 60000"),),
+        fails=frozenset({"check_length", "check_item_types", "check_labels", "check_item_values",
+                         "check_loader_batches", "check_training_sanity"}),
+    ),
+    # train=False still reads the training files.
+    "test_split_ignored": Sample(
+        replace=(("images_file, labels_file = RAW_FILES[train]", "images_file, labels_file = RAW_FILES[True]"),),
+        fails=frozenset({"check_length", "check_labels"}),
+    ),
+    # The transform is stored but never applied.
+    "transform_ignored": Sample(
+        replace=(("if self.transform is None:", "if True:"),),
+        fails=frozenset({"check_transform_applied"}),
+    ),
+    # Always flips.
+    "always_flip": Sample(
+        replace=(("RandomHorizontalFlip(p=0.5)", "RandomHorizontalFlip(p=1.0)"),),
+        fails=frozenset({"check_augment"}),
+    ),
+    # Drops the last, smaller batch: some items never come.
+    "drop_last": Sample(
+        replace=(("generator=generator, num_workers=num_workers)", "generator=generator, num_workers=num_workers, drop_last=True)"),),
+        fails=frozenset({"check_loader_batches", "check_loader_reproducible", "check_loader_seed_matters"}),
+    ),
+    # Seeds with a constant: every seed gives the same order.
+    "seed_ignored": Sample(
+        replace=(("torch.Generator().manual_seed(seed)", "torch.Generator().manual_seed(0)"),),
+        fails=frozenset({"check_loader_seed_matters"}),
+    ),
+    # Shuffles even when asked not to.
+    "always_shuffle": Sample(
+        replace=(("shuffle=shuffle,", "shuffle=True,"),),
+        fails=frozenset({"check_loader_seed_matters"}),
+    ),
+    # The transform erases the image: nothing left to learn from.
+    "blank_images": Sample(
+        replace=(("    return transforms.Compose(steps)", "    return lambda raw: torch.zeros(1, 28, 28)"),),
+        fails=frozenset({"check_normalise", "check_augment", "check_training_sanity"}),
+    ),
+    # A syntax error in the loader's cell: that cell is skipped, the rest is graded.
+    "syntax_error": Sample(
+        replace=(("def make_loader(dataset, batch_size=64, shuffle=True, seed=0, num_workers=0):",
+                  "def make_loader(dataset, batch_size=64, shuffle=True, seed=0, num_workers=0)"),),
+        fails=frozenset({"check_loader_batches", "check_loader_reproducible", "check_loader_seed_matters", "check_training_sanity"}),
+    ),
+    # make_loader renamed: missing, and said so.
+    "missing_function": Sample(
+        replace=(("def make_loader(", "def make_dataloader("),),
+        fails=frozenset({"check_loader_batches", "check_loader_reproducible", "check_loader_seed_matters", "check_training_sanity"}),
+    ),
+}
