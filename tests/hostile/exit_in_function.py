@@ -1,3 +1,4 @@
+# appended to the reference
 import os
 import sys
 

@@ -1,3 +1,4 @@
+# appended to the reference
 def make_transform(augment=False):
     hog = []
     while True:
