@@ -1,6 +1,6 @@
-"""The PyTorch data exercise graded end to end: samples, wrong answers, resume, CLI."""
+"""The grading engine, proven on the PyTorch data exercise: feedback, isolation, reports,
+resume after an interrupt, the main job, the self-check, generated files in sync."""
 import csv
-import importlib
 import os
 import shutil
 import signal
@@ -11,63 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import grade_folder
-from autograder.exercise import REPO, load_exercise
-from autograder.generate import mutate
+from autograder.exercise import REPO
 from autograder.sandbox import isolation_level
-from wrong_answers.pytorch_data import WRONG
 
 SLUG = "pytorch_data"
-SAMPLES = importlib.import_module(f"autograder.checks.{SLUG}.samples").SAMPLES
 ENV = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Samples and wrong answers, graded in one batch with two workers."""
-    folder = tmp_path_factory.mktemp("submissions")
-    for sample in (REPO / "autograder" / "samples" / SLUG).glob("*.ipynb"):
-        shutil.copy(sample, folder)
-    reference = (REPO / "solutions" / f"{SLUG}.ipynb").read_text()
-    for name, wrong in WRONG.items():
-        (folder / f"{name}.ipynb").write_text(mutate(reference, wrong.replace))
-    out = tmp_path_factory.mktemp("grades")
-    grades = grade_folder(load_exercise(SLUG), folder, out, workers=2, progress=False)
-    return {g.learner: g for g in grades}, out
+    from test_exercises import graded as grade_all
 
-
-def failed(grade) -> set:
-    return {c.name for c in grade.checks if not c.passed}
-
-
-def test_reference_scores_full_marks(graded):
-    grade = graded[0]["reference"]
-    assert failed(grade) == set(), [c.message for c in grade.checks if not c.passed]
-    assert grade.score == grade.max_score == 12
-
-
-def test_blank_exercise_scores_zero_without_crashing(graded):
-    grade = graded[0]["blank"]
-    assert grade.score == 0 and len(grade.checks) == 11
-    assert all("NotImplementedError" in c.message for c in grade.checks)
-
-
-@pytest.mark.parametrize("name", sorted(SAMPLES) + sorted(WRONG))
-def test_wrong_answer_loses_exactly_its_checks(graded, name):
-    grade = graded[0][name]
-    expected = (SAMPLES.get(name) or WRONG[name]).fails
-    assert failed(grade) == expected
-    assert grade.score == grade.max_score - sum(c.max_points for c in grade.checks if c.name in expected)
-
-
-def test_every_check_rejects_some_wrong_answer(graded):
-    checks = {c.name for c in graded[0]["reference"].checks}
-    rejected = set().union(*(s.fails for s in [*SAMPLES.values(), *WRONG.values()]))
-    assert checks == rejected
+    return grade_all(SLUG, tmp_path_factory)
 
 
 def test_feedback_names_the_problem(graded):
-    grades = graded[0]
+    grades = graded
     syntax = grades["syntax_error"]
     assert any("cell" in note and "skipped" in note for note in syntax.notes), syntax.notes
     missing = grades["missing_function"]
@@ -77,18 +36,20 @@ def test_feedback_names_the_problem(graded):
 
 
 def test_sanity_run_reports_its_device(graded):
-    sanity = next(c for c in graded[0]["reference"].checks if c.name == "check_training_sanity")
+    sanity = next(c for c in graded["reference"].checks if c.name == "check_training_sanity")
     assert "on cpu" in sanity.message or "on cuda" in sanity.message
 
 
 @pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0, reason="full isolation needs root on Linux")
 def test_learner_code_ran_fully_isolated(graded):
     assert isolation_level() == "namespace"
-    assert {g.isolation for g in graded[0].values() if g.isolation} == {"namespace"}
+    assert {g.isolation for g in graded.values() if g.isolation} == {"namespace"}
 
 
 def test_reports_are_written(graded):
-    grades, out = graded
+    from test_exercises import OUT
+
+    grades, out = graded, OUT[SLUG]
     rows = list(csv.DictReader(open(out / "grades.csv")))
     assert {r["learner"] for r in rows} == set(grades)
     results = (out / "reference" / "results.json").read_text()

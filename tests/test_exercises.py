@@ -1,0 +1,91 @@
+"""Every exercise, every framework: the reference scores full marks, the blank exercise
+scores 0, and each wrong answer (bundled samples and tests/wrong_answers/<slug>.py)
+loses exactly the checks it should. Every check rejects at least one wrong answer."""
+import importlib
+import shutil
+
+import pytest
+
+from autograder.batch import grade_folder
+from autograder.exercise import REPO, exercise_slugs, load_exercise
+from autograder.generate import mutate
+
+SLUGS = exercise_slugs()
+_graded = {}
+OUT = {}  # slug -> the reports folder of its batch
+
+
+def wrong_answers(slug: str) -> dict:
+    """name -> Sample: the bundled samples and the test-only wrong answers of one exercise."""
+    samples = importlib.import_module(f"autograder.checks.{slug}.samples").SAMPLES
+    wrong = importlib.import_module(f"wrong_answers.{slug}").WRONG
+    assert not set(samples) & set(wrong), "a wrong answer's name is used twice"
+    return {**samples, **wrong}
+
+
+def _suffix(exercise, framework: str) -> str:
+    return f"_{framework}" if len(exercise.variants) > 1 else ""
+
+
+def graded(slug: str, tmp_path_factory) -> dict:
+    """All of one exercise's submissions graded in one batch (two workers), once per session."""
+    if slug not in _graded:
+        exercise = load_exercise(slug)
+        folder = tmp_path_factory.mktemp(f"{slug}-submissions")
+        for sample in (REPO / "autograder" / "samples" / slug).glob("*.ipynb"):
+            shutil.copy(sample, folder)
+        for name, wrong in importlib.import_module(f"wrong_answers.{slug}").WRONG.items():
+            variant = next(v for v in exercise.variants if v.framework == wrong.framework)
+            reference = exercise.solution(variant).read_text()
+            (folder / f"{name}{_suffix(exercise, wrong.framework)}.ipynb").write_text(mutate(reference, wrong.replace))
+        OUT[slug] = tmp_path_factory.mktemp(f"{slug}-grades")
+        grades = grade_folder(exercise, folder, OUT[slug], workers=2, progress=False)
+        _graded[slug] = {g.learner: g for g in grades}
+    return _graded[slug]
+
+
+def failed(grade) -> set:
+    return {c.name for c in grade.checks if not c.passed}
+
+
+def _cases():
+    for slug in SLUGS:
+        exercise = load_exercise(slug)
+        for name, wrong in wrong_answers(slug).items():
+            yield pytest.param(slug, name + _suffix(exercise, wrong.framework), wrong.fails, id=f"{slug}-{name}-{wrong.framework}")
+
+
+def _variants():
+    for slug in SLUGS:
+        exercise = load_exercise(slug)
+        for variant in exercise.variants:
+            yield pytest.param(slug, _suffix(exercise, variant.framework), id=f"{slug}-{variant.framework}")
+
+
+@pytest.mark.parametrize("slug, suffix", _variants())
+def test_reference_scores_full_marks(tmp_path_factory, slug, suffix):
+    grade = graded(slug, tmp_path_factory)[f"reference{suffix}"]
+    assert failed(grade) == set(), [c.message for c in grade.checks if not c.passed]
+    assert grade.score == grade.max_score > 0
+
+
+@pytest.mark.parametrize("slug, suffix", _variants())
+def test_blank_exercise_scores_zero(tmp_path_factory, slug, suffix):
+    grade = graded(slug, tmp_path_factory)[f"blank{suffix}"]
+    assert grade.score == 0 and grade.checks
+    assert all("NotImplementedError" in c.message for c in grade.checks)
+
+
+@pytest.mark.parametrize("slug, learner, fails", _cases())
+def test_wrong_answer_loses_exactly_its_checks(tmp_path_factory, slug, learner, fails):
+    grade = graded(slug, tmp_path_factory)[learner]
+    assert failed(grade) == fails, {c.name: c.message for c in grade.checks if not c.passed}
+    assert grade.score == grade.max_score - sum(c.max_points for c in grade.checks if c.name in fails)
+
+
+@pytest.mark.parametrize("slug, suffix", _variants())
+def test_every_check_rejects_some_wrong_answer(tmp_path_factory, slug, suffix):
+    grade = graded(slug, tmp_path_factory)[f"reference{suffix}"]
+    framework = grade.framework
+    rejected = set().union(*(w.fails for w in wrong_answers(slug).values() if w.framework == framework))
+    assert {c.name for c in grade.checks} == rejected

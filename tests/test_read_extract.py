@@ -1,0 +1,63 @@
+"""Reading submissions and extracting the asked-for names, without running anything."""
+import json
+
+import pytest
+
+from autograder.extract import extract
+from autograder.read import Cell, SubmissionError, read_submission
+
+
+def test_extract_takes_definitions_and_what_they_use():
+    cells = [
+        Cell(1, "import torch\nimport numpy as np\nfrom os import path\n%matplotlib inline\nSCALE = 255.0\nUNUSED = 1\n"),
+        Cell(2, "def helper(x):\n    return x / SCALE\n\n@torch.no_grad()\ndef f(x):\n    return helper(np.asarray(x))\n"),
+        Cell(3, "f(3)\nmodel = train_for_hours()\n"),
+    ]
+    result = extract(cells, ["f"])
+    assert "def f" in result.source and "def helper" in result.source and "SCALE = 255.0" in result.source
+    assert "import torch" in result.source and "import numpy as np" in result.source
+    assert "from os import path" not in result.source and "UNUSED" not in result.source
+    assert "train_for_hours" not in result.source and "f(3)" not in result.source
+    assert result.missing == []
+    compile(result.source, "submission.py", "exec")
+
+
+def test_extract_maps_lines_back_to_cells():
+    result = extract([Cell(1, "x = 1\n"), Cell(2, "\n\ndef f():\n    return 1\n")], ["f"])
+    assert result.line_map == [(2, 3), (2, 4)]
+
+
+def test_extract_names_missing_names_and_broken_cells():
+    result = extract([Cell(1, "def g(:\n"), Cell(2, "def other():\n    pass\n")], ["g"])
+    assert result.missing == ["g"]
+    assert any(note.startswith("cell 1, line 1") for note in result.notes)
+    assert any("`g` is not defined" in note for note in result.notes)
+
+
+def test_later_definition_wins_like_running_the_notebook():
+    result = extract([Cell(1, "def f():\n    return 1\n"), Cell(2, "def f():\n    return 2\n")], ["f"])
+    namespace = {}
+    exec(result.source, namespace)
+    assert namespace["f"]() == 2
+
+
+def test_read_notebook_and_python(tmp_path):
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                "cells": [{"cell_type": "markdown", "source": "# hi", "metadata": {}},
+                          {"cell_type": "code", "source": ["x = 1\n", "y = 2"], "metadata": {}, "outputs": [], "execution_count": None}]}
+    (tmp_path / "a.ipynb").write_text(json.dumps(notebook))
+    assert read_submission(tmp_path / "a.ipynb") == [Cell(1, "x = 1\ny = 2")]
+    (tmp_path / "b.py").write_text("z = 3\n")
+    assert read_submission(tmp_path / "b.py") == [Cell(1, "z = 3\n")]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("broken.ipynb", "{not json", "not a valid notebook"),
+    ("old.ipynb", json.dumps({"nbformat": 3, "worksheets": []}), "nbformat 3"),
+    ("other.ipynb", json.dumps({"hello": 1}), "not a Jupyter notebook"),
+    ("answer.txt", "x = 1", "submit a .ipynb notebook or a .py file"),
+])
+def test_unreadable_submissions_are_explained(tmp_path, name, content, message):
+    (tmp_path / name).write_text(content)
+    with pytest.raises(SubmissionError, match=message):
+        read_submission(tmp_path / name)
