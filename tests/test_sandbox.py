@@ -21,7 +21,8 @@ def _can_write(folder):
         return False
 
 def probe_b_view(ns, ctx):
-    return {"repo": os.path.exists(ctx["repo"]), "solutions": os.path.exists(ctx["repo"] + "/solutions"),
+    repo = ctx["repo"]
+    return {"repo_entries": " ".join(sorted(os.listdir(repo))) if os.path.isdir(repo) else "",
             "data": open(os.path.join(ctx["data"]["d"], "file.txt")).read(),
             "data_writable": _can_write(ctx["data"]["d"])}
 
@@ -86,5 +87,6 @@ def test_runs_as_nobody_without_network_or_answers(run):
     assert int(run.values["probe_a_identity"]["uid"]) == 65534
     assert not run.values["probe_c_network"]["connected"]
     view = run.values["probe_b_view"]
-    assert not view["repo"] and not view["solutions"]
+    # only the environment and the shared library are mounted from the repository
+    assert set(str(view["repo_entries"]).split()) <= {".venv", "coursekit"}
     assert str(view["data"]) == "visible" and not view["data_writable"]
