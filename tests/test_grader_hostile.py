@@ -47,7 +47,7 @@ def graded(tmp_path_factory):
             text = _reference_code().encode() + b"\n\n" + text
         if path.suffix in (".py", ".ipynb"):
             (folder / path.name).write_bytes(text)
-    exercise = dataclasses.replace(load_exercise("pytorch_data"), limits=Limits(import_s=60, probe_s=10, memory_mb=3000))
+    exercise = dataclasses.replace(load_exercise("pytorch_data"), limits=Limits(import_s=90, probe_s=20, memory_mb=3000))
     out = tmp_path_factory.mktemp("grades")
     grades = grade_folder(exercise, folder, out, workers=2, progress=False)
     return {g.file: g for g in grades}, out
