@@ -54,14 +54,14 @@ def run_checks(checks_file: Path, got: Path, want: Path, visible_only: bool = Fa
         command = [
             sys.executable, "-m", "pytest", str(checks_file), "-p", "autograder.checking",
             "--got", str(got), "--want", str(want), "--results", str(results),
-            "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=",
+            "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=", "--import-mode=importlib",
             "-o", "python_files=checks.py", "-o", "python_functions=check_*",
             "--rootdir", str(checks_file.parent), "-c", os.devnull,
         ]
         if visible_only:
             command.append("--visible-only")
         finished = subprocess.run(command, capture_output=True, text=True, cwd=checks_file.parent)
-        if not results.exists():
+        if finished.returncode not in (0, 1) or not results.exists():  # 0: all passed, 1: some failed
             raise RuntimeError(f"the checks did not run:\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}")
         return [CheckResult(**r) for r in json.loads(results.read_text())]
 

@@ -26,7 +26,7 @@ def main(job_path: str) -> None:
     _limit(job["limits"])
     os.chdir(scratch)
     _status(scratch / "out", event="ready")
-    sys.path.insert(0, str(scratch))
+    sys.path[:0] = [str(scratch), *job["python_path"]]
     out = scratch / "out"
     probes = _load("probes", scratch / "probes.py")
     context = dict(job["context"], data={k: str(scratch / "data" / k) for k in job["context"]["data"]})

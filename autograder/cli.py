@@ -4,6 +4,7 @@
   autograder grade EXERCISE FOLDER      grade a class: FOLDER/<learner>.ipynb or FOLDER/<learner>/<file>
   autograder check NOTEBOOK             the visible checks on one notebook (the self-check)
   autograder generate [--check]         exercises/ and samples from solutions/ (nbgrader's generate step)
+  autograder gradescope-zip EXERCISE    the zip to upload to Gradescope
   autograder list                       the exercises
 """
 import argparse
@@ -40,6 +41,15 @@ def _parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="write exercises/ and the samples from solutions/")
     generate.add_argument("--check", action="store_true", help="only report whether the committed files are in sync")
     generate.set_defaults(run=_generate)
+
+    zip_command = commands.add_parser("gradescope-zip", help="build the Gradescope autograder zip of an exercise")
+    zip_command.add_argument("exercise")
+    zip_command.add_argument("--out", type=Path, help="default: build/gradescope/<exercise>.zip")
+    zip_command.set_defaults(run=_gradescope_zip)
+
+    gradescope_run = commands.add_parser("gradescope-run", help="(inside Gradescope) grade /autograder/submission")
+    gradescope_run.add_argument("exercise")
+    gradescope_run.set_defaults(run=_gradescope_run)
 
     listing = commands.add_parser("list", help="list the exercises")
     listing.set_defaults(run=lambda args: print("\n".join(exercise_slugs())) or 0)
@@ -80,6 +90,20 @@ def exercise_for_file(path: Path) -> str:
         if stem == slug or stem.startswith(slug + "_"):
             return slug
     raise SystemExit(f"cannot tell the exercise of {path.name}; pass --exercise (one of {', '.join(exercise_slugs())})")
+
+
+def _gradescope_zip(args) -> int:
+    from autograder.gradescope import build_zip
+
+    print(build_zip(args.exercise, args.out or Path("build/gradescope") / f"{args.exercise}.zip"))
+    return 0
+
+
+def _gradescope_run(args) -> int:
+    from autograder.gradescope import run_in_layout
+
+    print(run_in_layout(args.exercise))
+    return 0
 
 
 def _generate(args) -> int:

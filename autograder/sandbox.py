@@ -130,8 +130,11 @@ def _job(scratch: Path, line_map, context, isolation, limits: Limits, skip) -> d
             "data": data,
             "uid": NOBODY if isolation == "namespace" else None,
         }
+    import coursekit
+
     job = {
         "scratch": str(scratch),
+        "python_path": [str(Path(coursekit.__file__).resolve().parent.parent)],  # where coursekit is importable from
         "line_map": line_map,
         "context": dict(context, data=list(data)),
         "skip": sorted(skip),

@@ -1,0 +1,77 @@
+"""Gradescope: build the autograder zip, and grade inside Gradescope's layout.
+
+Gradescope unpacks the zip into /autograder/source, runs setup.sh once when the image is
+built, then for each submission runs /autograder/run_autograder with the learner's files
+in /autograder/submission and reads /autograder/results/results.json.
+GRADESCOPE_ROOT moves /autograder (the tests use it to run the layout locally).
+"""
+import os
+import zipfile
+from pathlib import Path
+
+from autograder.exercise import REPO, load_exercise
+
+SETUP = """#!/usr/bin/env bash
+# Runs once when Gradescope builds the image (Ubuntu, Python 3, internet).
+set -euo pipefail
+apt-get update -qq && apt-get install -y -qq python3-venv util-linux
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install -q -e '/autograder/source[{extras}]'
+"""
+RUN = """#!/usr/bin/env bash
+# Runs for every submission.
+cd /autograder/source
+exec /autograder/venv/bin/python -m autograder gradescope-run {slug}
+"""
+PACKAGES = ("coursekit", "autograder", "solutions")
+TOP_FILES = ("pyproject.toml", "README.md")
+
+
+def build_zip(slug: str, out: Path) -> Path:
+    """The zip to upload as the assignment's autograder (configuration: 'zip file upload')."""
+    exercise = load_exercise(slug)
+    extras = ",".join(sorted({v.framework for v in exercise.variants}))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        _add_script(archive, "setup.sh", SETUP.format(extras=extras))
+        _add_script(archive, "run_autograder", RUN.format(slug=slug))
+        for name in TOP_FILES:
+            archive.write(REPO / name, f"source/{name}")
+        for package in PACKAGES:
+            for path in sorted((REPO / package).rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts and "samples" not in path.parts:
+                    archive.write(path, f"source/{path.relative_to(REPO)}")
+    return out
+
+
+def _add_script(archive: zipfile.ZipFile, name: str, text: str) -> None:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = 0o755 << 16  # executable once unpacked
+    archive.writestr(info, text)
+
+
+def run_in_layout(slug: str) -> Path:
+    """Grade the one submission in <root>/submission; write <root>/results/results.json."""
+    from autograder.grading import Grade, grade_submission
+    from autograder.report import gradescope_results, write_json
+
+    root = Path(os.environ.get("GRADESCOPE_ROOT", "/autograder"))
+    exercise = load_exercise(slug)
+    results = root / "results" / "results.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    files = sorted(p for p in (root / "submission").rglob("*") if p.suffix in (".ipynb", ".py"))
+    if not files:
+        grade = Grade("submission", slug, "", "", notes=["no .ipynb or .py file was submitted"])
+        write_json(results, dict(gradescope_results(grade), score=0))
+        return results
+    cache = root / "reference-cache"
+    cache.mkdir(exist_ok=True)
+    grade = grade_submission(exercise, _pick(files, exercise), "submission", exercise.prepare_data(), cache)
+    write_json(results, gradescope_results(grade))
+    return results
+
+
+def _pick(files: list[Path], exercise) -> Path:
+    """The notebook named like the exercise's, else the first notebook, else the first file."""
+    names = {v.notebook for v in exercise.variants}
+    return next((f for f in files if f.name in names), next((f for f in files if f.suffix == ".ipynb"), files[0]))
