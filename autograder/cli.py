@@ -5,6 +5,8 @@
   autograder check NOTEBOOK             the visible checks on one notebook (the self-check)
   autograder generate [--check]         exercises/ and samples from solutions/ (nbgrader's generate step)
   autograder gradescope-zip EXERCISE    the zip to upload to Gradescope
+  autograder nbgrader-course COURSE     an nbgrader course folder, every assignment released
+  autograder nbgrader-grade COURSE NAME grade submitted/*/NAME/ into nbgrader's gradebook
   autograder list                       the exercises
 """
 import argparse
@@ -50,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     gradescope_run = commands.add_parser("gradescope-run", help="(inside Gradescope) grade /autograder/submission")
     gradescope_run.add_argument("exercise")
     gradescope_run.set_defaults(run=_gradescope_run)
+
+    course = commands.add_parser("nbgrader-course", help="create an nbgrader course folder from solutions/")
+    course.add_argument("course", type=Path)
+    course.set_defaults(run=_nbgrader_course)
+
+    nb_grade = commands.add_parser("nbgrader-grade", help="grade an nbgrader assignment into its gradebook")
+    nb_grade.add_argument("course", type=Path)
+    nb_grade.add_argument("assignment", help="e.g. pytorch_data, unet_keras")
+    nb_grade.add_argument("--workers", type=int, default=2)
+    nb_grade.set_defaults(run=_nbgrader_grade)
 
     listing = commands.add_parser("list", help="list the exercises")
     listing.set_defaults(run=lambda args: print("\n".join(exercise_slugs())) or 0)
@@ -103,6 +115,24 @@ def _gradescope_run(args) -> int:
     from autograder.gradescope import run_in_layout
 
     print(run_in_layout(args.exercise))
+    return 0
+
+
+def _nbgrader_course(args) -> int:
+    from autograder.nbgrader_course import make_course
+
+    for name in make_course(args.course):
+        print(f"released: {args.course / 'release' / name}")
+    return 0
+
+
+def _nbgrader_grade(args) -> int:
+    from autograder.batch import print_summary
+    from autograder.nbgrader_course import grade_assignment
+
+    grades = grade_assignment(args.course, args.assignment, args.workers)
+    print_summary(grades, args.course / "autograder" / args.assignment)
+    print(f"gradebook: {args.course / 'gradebook.db'} (nbgrader export, formgrader); feedback: {args.course / 'feedback'}")
     return 0
 
 
