@@ -62,28 +62,28 @@ def _variants():
             yield pytest.param(slug, _suffix(exercise, variant.framework), id=f"{slug}-{variant.framework}")
 
 
-@pytest.mark.parametrize("slug, suffix", _variants())
+@pytest.mark.parametrize("slug, suffix", list(_variants()))
 def test_reference_scores_full_marks(tmp_path_factory, slug, suffix):
     grade = graded(slug, tmp_path_factory)[f"reference{suffix}"]
     assert failed(grade) == set(), [c.message for c in grade.checks if not c.passed]
     assert grade.score == grade.max_score > 0
 
 
-@pytest.mark.parametrize("slug, suffix", _variants())
+@pytest.mark.parametrize("slug, suffix", list(_variants()))
 def test_blank_exercise_scores_zero(tmp_path_factory, slug, suffix):
     grade = graded(slug, tmp_path_factory)[f"blank{suffix}"]
     assert grade.score == 0 and grade.checks
     assert all("NotImplementedError" in c.message for c in grade.checks)
 
 
-@pytest.mark.parametrize("slug, learner, fails", _cases())
+@pytest.mark.parametrize("slug, learner, fails", list(_cases()))
 def test_wrong_answer_loses_exactly_its_checks(tmp_path_factory, slug, learner, fails):
     grade = graded(slug, tmp_path_factory)[learner]
     assert failed(grade) == fails, {c.name: c.message for c in grade.checks if not c.passed}
     assert grade.score == grade.max_score - sum(c.max_points for c in grade.checks if c.name in fails)
 
 
-@pytest.mark.parametrize("slug, suffix", _variants())
+@pytest.mark.parametrize("slug, suffix", list(_variants()))
 def test_every_check_rejects_some_wrong_answer(tmp_path_factory, slug, suffix):
     grade = graded(slug, tmp_path_factory)[f"reference{suffix}"]
     framework = grade.framework
