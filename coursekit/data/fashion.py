@@ -12,67 +12,116 @@ from coursekit.paths import data_home
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 SPLITS = {"train": "train", "test": "t10k"}
-IDX_TYPES = {0x08: np.uint8}
+RAW_FILES = tuple(f"{prefix}-{kind}-idx{dims}-ubyte" for prefix in SPLITS.values()
+                  for kind, dims in (("images", 3), ("labels", 1)))
+SYNTHETIC = {"n_train": 2000, "n_test": 500, "seed": 0, "version": 2}  # the cached set's parameters
+MARKER = "SYNTHETIC.txt"  # written beside raw/, so a synthetic folder is never taken for the real one
 
 
 def read_idx(path) -> np.ndarray:
-    """An IDX file (plain or .gz) as a NumPy array of its stated shape."""
+    """An IDX file (plain or .gz) of unsigned bytes, as a NumPy array of its stated shape."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         data = f.read()
-    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in IDX_TYPES:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file (magic number {data[:4].hex()})")
+    if len(data) < 4 or data[:3] != b"\0\0\x08" or not 1 <= data[3] <= 4:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file: its magic number is "
+                         f"{data[:4].hex() or 'missing'}, expected 00000801 (labels) or 00000803 (images)")
     ndim = data[3]
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
-def _idx_bytes(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
-    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    offset = 4 + 4 * ndim
+    if len(data) - offset != int(np.prod(shape)):
+        raise ValueError(f"{path}: the header says {shape} but the file holds {len(data) - offset} bytes of data")
+    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
 
 
 def _write_idx(raw: Path, name: str, array: np.ndarray) -> None:
-    data = _idx_bytes(array)
-    (raw / name).write_bytes(data)  # torchvision checks for the extracted files
-    with open(raw / f"{name}.gz", "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as z:
-        z.write(data)  # as downloaded; mtime=0 keeps the bytes reproducible
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    data = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    (raw / name).write_bytes(data)  # torchvision looks for the extracted files
+    with open(raw / f"{name}.gz", "wb") as f, gzip.GzipFile(filename="", fileobj=f, mode="wb", mtime=0) as z:
+        z.write(data)  # as downloaded; mtime=0 and no file name keep the bytes reproducible
 
 
-# Silhouettes on a 28x28 grid: (row0, row1, col0, col1) boxes per class; unions of boxes.
+# Silhouettes on the 28x28 grid, as (x, y) points: filled polygons, and strokes drawn
+# bright ("line") or dark ("dark", a coat's zip or a shirt's button placket).
+S = 4  # supersampling, for smooth edges
+_SHORT_SLEEVES = [(9, 4), (12, 5), (16, 5), (19, 4), (25, 8), (22, 12), (20, 10), (20, 24), (8, 24), (8, 10),
+                  (6, 12), (3, 8)]
+_LONG_SLEEVES = [(9, 4), (12, 5), (16, 5), (19, 4), (24, 7), (26, 23), (22, 23), (20, 12), (20, 24), (8, 24),
+                 (8, 12), (6, 23), (2, 23), (4, 7)]
+_COAT = [(9, 3), (12, 4), (16, 4), (19, 3), (24, 6), (26, 25), (22, 25), (20, 13), (20, 26), (8, 26), (8, 13),
+         (6, 25), (2, 25), (4, 6)]
+_SHIRT = [(9, 4), (14, 9), (19, 4), (24, 7), (26, 22), (22, 22), (20, 12), (20, 25), (8, 25), (8, 12), (6, 22),
+          (2, 22), (4, 7)]
 _SHAPES = {
-    0: [(5, 23, 8, 20), (5, 11, 3, 25)],  # T-shirt: body and short sleeves
-    1: [(3, 25, 8, 13), (3, 25, 15, 20), (3, 8, 8, 20)],  # Trouser: two legs
-    2: [(5, 23, 8, 20), (5, 21, 3, 7), (5, 21, 21, 25)],  # Pullover: long sleeves
-    3: [(3, 10, 10, 18), (10, 25, 6, 22)],  # Dress: narrow top, wide skirt
-    4: [(4, 25, 7, 21), (4, 24, 2, 6), (4, 24, 22, 26), (4, 25, 13, 15)],  # Coat: long, open front
-    5: [(17, 21, 3, 25), (12, 17, 6, 9), (12, 17, 13, 16), (12, 17, 20, 23)],  # Sandal: straps
-    6: [(5, 23, 8, 20), (5, 16, 3, 7), (5, 16, 21, 25), (5, 23, 13, 14)],  # Shirt: buttons line
-    7: [(15, 22, 2, 26), (11, 15, 10, 24)],  # Sneaker: low shoe
-    8: [(9, 24, 4, 24), (4, 9, 9, 11), (4, 9, 17, 19), (4, 6, 9, 19)],  # Bag: box with handle
-    9: [(15, 23, 2, 26), (4, 15, 14, 25)],  # Ankle boot: shoe with shaft
+    0: [("poly", _SHORT_SLEEVES)],
+    1: [("poly", [(8, 3), (20, 3), (21, 25), (16, 25), (14, 10), (12, 25), (7, 25)])],
+    2: [("poly", _LONG_SLEEVES)],
+    3: [("poly", [(11, 3), (17, 3), (17, 9), (16, 12), (22, 25), (6, 25), (12, 12), (11, 9)])],
+    4: [("poly", _COAT), ("dark", [(14, 5), (14, 26)], 1)],
+    5: [("poly", [(2, 19), (26, 18), (26, 21), (2, 22)]), ("line", [(5, 19), (10, 12), (14, 18)], 2),
+        ("line", [(14, 18), (19, 12), (24, 18)], 2)],
+    6: [("poly", _SHIRT), ("dark", [(14, 10), (14, 25)], 1)],
+    7: [("poly", [(2, 16), (10, 14), (15, 11), (20, 12), (26, 17), (26, 21), (2, 21)])],
+    8: [("poly", [(4, 11), (24, 11), (24, 25), (4, 25)]), ("arc", [(8, 3), (20, 17)], 2)],
+    9: [("poly", [(12, 3), (22, 3), (22, 13), (26, 17), (26, 23), (2, 23), (2, 17), (12, 14)])],
 }
 
 
+def _random_affine(rng: np.random.Generator) -> np.ndarray:
+    """A 2x3 map on the 28x28 grid: rotation, scale and shift about the centre."""
+    angle = np.deg2rad(rng.uniform(-12, 12))
+    linear = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    linear = linear @ np.diag(rng.uniform(0.75, 1.12, size=2))
+    centre = np.array([14.0, 14.0])
+    return np.column_stack([linear, centre + rng.uniform(-3, 3, size=2) - linear @ centre])
+
+
+def _silhouette(label: int, m: np.ndarray) -> np.ndarray:
+    """The class's shape mapped by m, in [0, 1] with anti-aliased edges."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("L", (28 * S, 28 * S), 0)
+    draw = ImageDraw.Draw(canvas)
+    for kind, points, *width in _SHAPES[label]:
+        xy = [tuple(p) for p in (S * (np.asarray(points, float) @ m[:, :2].T + m[:, 2])).tolist()]
+        if kind == "poly":
+            draw.polygon(xy, fill=255)
+        elif kind == "arc":  # a bag's handle: the top half of an ellipse in this box
+            (x0, y0), (x1, y1) = xy
+            box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+            draw.arc(box, 180, 360, fill=255, width=S * width[0])
+        else:
+            draw.line(xy, fill=255 if kind == "line" else 60, width=S * width[0])
+    return np.asarray(canvas.resize((28, 28), Image.BOX), np.float32) / 255
+
+
+_ROWS = np.linspace(0, 1, 28)[:, None]
+
+
 def _garment(label: int, rng: np.random.Generator) -> np.ndarray:
-    image = np.zeros((28, 28), np.float32)
-    for r0, r1, c0, c1 in _SHAPES[label]:
-        image[r0:r1, c0:c1] = 1.0
-    texture = 0.55 + 0.35 * rng.random() + 0.1 * rng.standard_normal((28, 28))
-    image *= texture
-    image = np.roll(image, (rng.integers(-2, 3), rng.integers(-2, 3)), axis=(0, 1))
-    image += 0.12 * np.abs(rng.standard_normal((28, 28)))
-    return (np.clip(image, 0, 1) * 255).astype(np.uint8)
+    """One 28x28 uint8 image: a white-ish garment on black, shaded, maybe striped, noisy."""
+    shape = _silhouette(label, _random_affine(rng))
+    rows = _ROWS
+    shade = rng.uniform(0.3, 1.0) * (1 + rng.uniform(-0.4, 0.4) * (rows - 0.5))
+    if rng.random() < 0.3:  # a striped print
+        shade = shade * (0.75 + 0.25 * np.sin(rows * rng.uniform(8, 30) + rng.uniform(0, 6)))
+    image = shape * shade * (1 + 0.15 * rng.standard_normal((28, 28)))
+    return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
 
 
 def _split(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    labels = rng.integers(0, 10, size=n).astype(np.uint8)
-    return np.stack([_garment(int(y), rng) for y in labels]), labels
+    labels = rng.permutation(np.arange(n) % 10).astype(np.uint8)  # balanced, as in the real set
+    images = np.stack([_garment(int(y), rng) for y in labels]) if n else np.zeros((0, 28, 28), np.uint8)
+    return images, labels
 
 
 def write_synthetic_fashion(root, n_train: int = 2000, n_test: int = 500, seed: int = 0) -> Path:
-    """FashionMNIST's raw files (.gz and extracted) under root/FashionMNIST/raw/."""
+    """FashionMNIST's four raw files (.gz and extracted) under root/FashionMNIST/raw/; returns root.
+
+    The same seed writes the same bytes.
+    """
     raw = Path(root) / "FashionMNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -80,34 +129,62 @@ def write_synthetic_fashion(root, n_train: int = 2000, n_test: int = 500, seed: 
         images, labels = _split(n, rng)
         _write_idx(raw, f"{SPLITS[split]}-images-idx3-ubyte", images)
         _write_idx(raw, f"{SPLITS[split]}-labels-idx1-ubyte", labels)
+    (raw.parent / MARKER).write_text(f"Synthetic FashionMNIST written by coursekit (n_train={n_train}, "
+                                     f"n_test={n_test}, seed={seed}), not the real dataset.\n")
     return Path(root)
+
+
+def _has_raw_files(root: Path) -> bool:
+    return all((root / "FashionMNIST" / "raw" / name).is_file() for name in RAW_FILES)
+
+
+def _is_synthetic(root: Path) -> bool:
+    return (root / "FashionMNIST" / MARKER).is_file()
+
+
+def _has_real(root: Path) -> bool:
+    return _has_raw_files(root) and not _is_synthetic(root)
 
 
 def fashion_root(source: str = "auto", root=None) -> Path:
     """A folder to pass as `root` to torchvision.datasets.FashionMNIST(..., download=False).
 
-    source: "real" (torchvision's download), "synthetic", or "auto" (real when online).
+    source: "real" (torchvision's download, into root or data_home()/fashionmnist-real),
+    "synthetic" (generated in the real file format, cached; into root when given),
+    or "auto" (the real set when it is already downloaded or the network is up).
     """
+    if source not in ("auto", "real", "synthetic"):
+        raise ValueError(f"source must be 'auto', 'real' or 'synthetic', not {source!r}")
+    real_root = Path(root or data_home() / "fashionmnist-real")
     if source == "auto":
-        source = "real" if is_online() else "synthetic"
-        if source == "synthetic":
-            print(f"no network: using the synthetic FashionMNIST in {_synthetic_root(root)}")
+        if _has_real(real_root) or is_online():
+            return fashion_root("real", root)
+        synthetic = _synthetic_root(root)
+        print(f"no network: using the synthetic FashionMNIST in {synthetic}")
+        return synthetic
     if source == "synthetic":
         return _synthetic_root(root)
-    if source != "real":
-        raise ValueError(f"source must be 'auto', 'real' or 'synthetic', not {source!r}")
+    if _has_real(real_root):
+        return real_root
     if not is_online():
-        raise OfflineError("no network: the real FashionMNIST cannot be downloaded; use source='synthetic' "
-                           "or copy the four raw files into <root>/FashionMNIST/raw/")
+        raise OfflineError(f"no network: the real FashionMNIST cannot be downloaded. Use source='synthetic' "
+                           f"(or 'auto'), or copy its four raw files ({', '.join(RAW_FILES)}) into "
+                           f"{real_root / 'FashionMNIST' / 'raw'}")
+    import shutil
+
     import torchvision
 
-    root = Path(root or data_home() / "fashionmnist-real")
+    if _is_synthetic(real_root):  # torchvision would take our files for the real ones
+        shutil.rmtree(real_root / "FashionMNIST")
     for train in (True, False):
-        torchvision.datasets.FashionMNIST(root, train=train, download=True)
-    return root
+        torchvision.datasets.FashionMNIST(real_root, train=train, download=True)
+    return real_root
 
 
 def _synthetic_root(root) -> Path:
-    if root is not None:
-        return write_synthetic_fashion(root)
-    return cached_dataset("fashionmnist", {"n_train": 2000, "n_test": 500, "seed": 0}, write_synthetic_fashion)
+    params = {k: v for k, v in SYNTHETIC.items() if k != "version"}
+    if root is None:
+        return cached_dataset("fashionmnist", SYNTHETIC, lambda folder: write_synthetic_fashion(folder, **params))
+    if not _is_synthetic(Path(root)):
+        write_synthetic_fashion(root, **params)
+    return Path(root)

@@ -1,0 +1,91 @@
+"""VGG16 builders: offline, "auto" says so and gives random weights; "imagenet" refuses."""
+import contextlib
+import io
+
+import pytest
+
+from coursekit import network, weights
+from coursekit.network import OfflineError
+
+NOTICE = "no network: VGG16 ImageNet weights unavailable, using random weights (transfer learning will not help)\n"
+
+
+@pytest.fixture(autouse=True)
+def empty_caches(tmp_path, monkeypatch):
+    """No weights cached, wherever this machine keeps them."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
+def build_offline(build, **kwargs):
+    """build(**kwargs) offline with empty caches, built once per module (VGG16 takes seconds);
+    returns (model, pretrained, what it printed)."""
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
+        mp.setenv("COURSEKIT_OFFLINE", "1")  # module fixtures start before the autouse offline one
+        mp.setenv("KERAS_HOME", "/nonexistent/keras")
+        mp.setenv("TORCH_HOME", "/nonexistent/torch")
+        network.is_online.cache_clear()
+        model, pretrained = build(**kwargs)
+    return model, pretrained, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def keras_base():
+    return build_offline(weights.keras_vgg16_base, input_shape=(32, 32, 3))
+
+
+@pytest.fixture(scope="module")
+def torch_model():
+    return build_offline(weights.torch_vgg16)
+
+
+def test_keras_offline_auto_gives_a_random_base_of_the_right_shape(keras_base):
+    import numpy as np
+
+    base, pretrained, printed = keras_base
+    assert pretrained is False and printed == NOTICE
+    assert base.output_shape == (None, 1, 1, 512)
+    assert len(base.layers) == 19 and base.count_params() == 14_714_688
+    assert base.predict(np.zeros((1, 32, 32, 3), "float32"), verbose=0).shape == (1, 1, 1, 512)
+
+
+def test_torch_offline_auto_gives_a_random_vgg16_of_the_right_shape(torch_model):
+    import torch
+
+    model, pretrained, printed = torch_model
+    assert pretrained is False and printed == NOTICE
+    assert sum(p.numel() for p in model.parameters()) == 138_357_544
+    with torch.no_grad():
+        assert model.features(torch.zeros(1, 3, 32, 32)).shape == (1, 512, 1, 1)
+        assert model.eval()(torch.zeros(1, 3, 32, 32)).shape == (1, 1000)
+
+
+def test_auto_prints_the_one_line_notice(capsys):
+    assert weights._use_imagenet("auto", cached=False, where=weights.keras_weights_path()) is False
+    assert capsys.readouterr().out == NOTICE
+
+
+def test_cached_weights_are_used_offline_without_the_network(capsys):
+    assert weights._use_imagenet("auto", cached=True, where=weights.keras_weights_path()) is True
+    assert weights._use_imagenet("imagenet", cached=True, where=weights.torch_weights_path()) is True
+    assert capsys.readouterr().out == ""
+
+
+def test_cache_paths_follow_the_frameworks(tmp_path):
+    assert weights.keras_weights_path() == tmp_path / "keras" / "models" / weights.KERAS_NOTOP_FILE
+    assert weights.torch_weights_path() == tmp_path / "torch" / "hub" / "checkpoints" / "vgg16-397923af.pth"
+
+
+def test_imagenet_offline_raises_a_helpful_error():
+    with pytest.raises(OfflineError, match="weights='random'.*vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"):
+        weights.keras_vgg16_base(input_shape=(32, 32, 3), weights="imagenet")
+    with pytest.raises(OfflineError, match="vgg16-397923af.pth"):
+        weights.torch_vgg16(weights="imagenet")
+
+
+def test_random_is_silent_and_unknown_choices_are_refused(capsys):
+    assert weights._use_imagenet("random", cached=True, where=weights.keras_weights_path()) is False
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="weights must be one of"):
+        weights._use_imagenet("pretrained", cached=False, where=weights.keras_weights_path())
