@@ -1,0 +1,286 @@
+"""The book: built offline from the checkout, then read in headless Chromium.
+
+One build (warnings are errors, a failing cell fails it) into a temporary folder, served
+on 127.0.0.1; every page is opened once and what the tests need is recorded: title,
+images, links, every request, script errors, a screenshot (in <build>/screenshots/).
+"""
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BOOK = REPO / "book"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's package; elsewhere set CHROMIUM
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update"]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+pytestmark = pytest.mark.slow
+
+
+def missing(reason):
+    """Fail under CI=true (the CI installs everything), skip with the reason otherwise."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the CI must install it)")
+    pytest.skip(reason)
+
+
+def jupyter_book():
+    found = shutil.which("jupyter-book") or shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
+    if not found:
+        missing("jupyter-book is not installed: pip install -e '.[book]'")
+    return found
+
+
+def build(source: Path, out: Path) -> subprocess.CompletedProcess:
+    """`jupyter-book build` as the instructors' page gives it, offline, on the synthetic data."""
+    env = dict(os.environ, COURSEKIT_OFFLINE="1", COURSEKIT_DATA=str(out / "data"), PYTHONUNBUFFERED="1")
+    env.pop("COURSE_DATA", None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # the kernel is this Python
+    command = [jupyter_book(), "build", str(source), "-W", "-n", "--keep-going", "--path-output", str(out)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+
+
+def tail(result, lines=60):
+    return "\n".join((result.stdout + result.stderr).splitlines()[-lines:])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The book's HTML folder, built from the checkout into a temporary folder."""
+    out = tmp_path_factory.mktemp("book")
+    start = time.perf_counter()
+    result = build(BOOK, out)
+    print(f"book built in {time.perf_counter() - start:.1f} s into {out}")
+    assert result.returncode == 0, f"jupyter-book build failed:\n{tail(result)}"
+    return out / "_build" / "html"
+
+
+class Anchors(HTMLParser):
+    """The ids (and a names) a URL fragment can point at."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name == "id" or (tag == "a" and name == "name"):
+                self.ids.add(value)
+
+
+@functools.lru_cache(maxsize=None)
+def anchors(path: Path) -> frozenset:
+    parser = Anchors()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return frozenset(parser.ids)
+
+
+def toc_pages():
+    """{html name: title} of the pages in _toc.yml, the title read from each source's first heading."""
+    names = re.findall(r"^\s*(?:root|- file):\s*(\S+)", (BOOK / "_toc.yml").read_text(), re.M)
+    titles = {}
+    for name in names:
+        heading = re.search(r"^# (.+)$", (BOOK / f"{name}.md").read_text(encoding="utf-8"), re.M)
+        titles[f"{name}.html"] = heading.group(1).strip()
+    return titles
+
+
+class Server(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(built):
+    """The built folder served on 127.0.0.1; yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Server, directory=str(built)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        missing(f"{CHROMIUM} not found: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("the playwright package is not installed: pip install playwright")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+H1_JS = """() => [...document.querySelectorAll('main h1')]
+  .map(h => h.innerText.replace(/[#¶\\s]+$/, '').trim()).find(text => text) || ''"""  # genindex has an empty h1 first
+TYPESET_JS = "() => !document.querySelector('span.math, div.math') || document.querySelector('mjx-container')"
+IMAGES_JS = """async () => {
+  const images = [...document.images];
+  await Promise.all(images.map(img => { img.loading = 'eager'; return img.decode().catch(() => null); }));
+  return images.map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth}));
+}"""
+
+
+@pytest.fixture(scope="module")
+def pages(browser, built, site):  # browser first: no Chromium, no build
+    """Every built page opened once: {name: what the page showed and asked for}."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    shots = built.parent / "screenshots"
+    shots.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    external = []
+
+    def route(route):
+        url = route.request.url
+        if url.startswith(site):
+            route.continue_()
+        else:  # never let a request leave the machine; record it instead
+            external.append(url)
+            route.abort()
+
+    context.route("**/*", route)
+    found = {}
+    for path in sorted(built.glob("*.html")):
+        page = context.new_page()
+        requests, errors = [], []
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        before = len(external)
+        page.goto(site + path.name, wait_until="networkidle")
+        try:  # MathJax typesets after load; a page without math has nothing to wait for
+            page.wait_for_function(TYPESET_JS, timeout=15_000)
+        except PlaywrightTimeout:
+            pass  # test_no_script_errors_and_math_is_typeset reports it
+        found[path.name] = {
+            "url": page.url,
+            "title": page.title(),
+            "h1": page.evaluate(H1_JS),
+            "images": page.evaluate(IMAGES_JS),
+            "links": page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"),
+            "math": page.locator("mjx-container").count(),
+            "requests": requests,
+            "external": external[before:],
+            "errors": errors,
+        }
+        page.screenshot(path=str(shots / f"{path.stem}.png"), full_page=True)
+        page.close()
+    context.close()
+    return found
+
+
+def test_every_page_has_its_title(pages):
+    expected = toc_pages()
+    assert set(expected) <= set(pages), f"pages in _toc.yml but not built: {set(expected) - set(pages)}"
+    assert pages["index.html"]["url"].endswith("/intro.html"), "index.html should redirect to the root page"
+    for name, seen in pages.items():
+        if name == "index.html":
+            continue
+        assert seen["h1"], f"{name} has no heading"
+        assert seen["title"].startswith(seen["h1"]), f"{name}: title {seen['title']!r} is not its heading {seen['h1']!r}"
+        if name in expected:
+            assert seen["h1"] == expected[name], f"{name}: heading {seen['h1']!r}, source says {expected[name]!r}"
+
+
+def test_every_image_loads(pages):
+    broken = [(name, image["src"]) for name, seen in pages.items() for image in seen["images"] if image["width"] == 0]
+    assert not broken, f"images that did not load: {broken}"
+    figures = [image for image in pages["pytorch_data.html"]["images"] if "_images/" in image["src"]]
+    assert len(figures) >= 4, f"the PyTorch data chapter should show its 4 figures, shows {len(figures)}"
+
+
+def test_no_script_errors_and_math_is_typeset(pages):
+    errors = {name: seen["errors"] for name, seen in pages.items() if seen["errors"]}
+    assert not errors, f"JavaScript errors: {errors}"
+    assert pages["pytorch_data.html"]["math"] > 0, "MathJax (bundled in book/_vendor/mathjax) did not typeset the chapter's math"
+
+
+def test_no_request_leaves_the_machine(pages, site):
+    external = {name: seen["external"] for name, seen in pages.items() if seen["external"]}
+    assert not external, f"requests to other hosts (blocked by the test): {external}"
+    local = [url for seen in pages.values() for url in seen["requests"] if url.startswith(site)]
+    assert any("mathjax" in url for url in local), "the bundled MathJax was not requested"
+
+
+def test_internal_links_resolve(pages, built, site):
+    broken = []
+    for name, seen in pages.items():
+        for link in seen["links"]:
+            if not link.startswith(site):
+                continue  # external (repository, Binder, Colab, pytorch.org): listed in the page, not followed
+            url, fragment = urldefrag(link)
+            target = built / unquote(urlsplit(url).path).lstrip("/")
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{name}: {link} (no such file)")
+            elif fragment and target.suffix == ".html" and unquote(fragment) not in anchors(target):
+                broken.append(f"{name}: {link} (no such anchor)")
+    assert not broken, "broken internal links:\n" + "\n".join(broken)
+    chapter_links = [link for link in pages["intro.html"]["links"] if link.startswith(site + "pytorch_data.html")]
+    assert chapter_links, "the intro page should link the chapter"
+
+
+def test_pytorch_tab_switches_every_tab_set(browser, site):
+    page = browser.new_page()
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site) else route.abort())
+    page.goto(site + "pytorch_data.html", wait_until="networkidle")
+    tab_sets = page.locator(".sd-tab-set")
+    assert tab_sets.count() >= 3, "the chapter should have its framework tab sets"
+
+    def chosen():
+        return page.eval_on_selector_all(
+            ".sd-tab-set", "sets => sets.map(s => s.querySelector('input:checked + label').dataset.syncId)")
+
+    def shown(framework):
+        labels = page.locator(f".sd-tab-set label[data-sync-id='{framework}']")
+        return [labels.nth(i).locator("xpath=following-sibling::div[1]").is_visible() for i in range(labels.count())]
+
+    assert set(chosen()) == {"keras"}, f"Keras should be the first tab everywhere, got {chosen()}"
+    page.locator("label[data-sync-id='pytorch']").first.click()
+    assert set(chosen()) == {"pytorch"}, f"one click on PyTorch should switch every tab set, got {chosen()}"
+    assert all(shown("pytorch")) and not any(shown("keras")), "the PyTorch code should show, the Keras code hide"
+    page.reload(wait_until="networkidle")
+    assert set(chosen()) == {"pytorch"}, "the choice should persist across pages (sphinx-design's localStorage)"
+    page.close()
+
+
+def mini_book(tmp_path: Path, page: str) -> Path:
+    """A one-page book with the course's own _config.yml."""
+    source = tmp_path / "book"
+    source.mkdir()
+    shutil.copy(BOOK / "_config.yml", source / "_config.yml")
+    for folder in ("_ext", "_vendor"):  # the local extension and the static folder it names
+        shutil.copytree(BOOK / folder, source / folder)
+    (source / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (source / "intro.md").write_text(page)
+    return source
+
+
+HEADER = "---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n---\n\n"
+
+
+@pytest.mark.parametrize("page, says", [
+    (HEADER + "# Fails\n\n```{code-cell} ipython3\nraise RuntimeError('this cell fails')\n```\n", "this cell fails"),
+    ("# Warns\n\nSee {doc}`no_such_page`.\n", "no_such_page"),  # plain Markdown: no kernel started
+], ids=["cell-error", "broken-reference"])
+def test_the_build_fails_on_a_cell_error_or_a_warning(tmp_path, page, says):
+    result = build(mini_book(tmp_path, page), tmp_path / "out")
+    assert result.returncode != 0, f"the build should fail:\n{tail(result)}"
+    assert says in result.stdout + result.stderr
