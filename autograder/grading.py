@@ -59,7 +59,10 @@ def probe_submission(exercise: Exercise, path: Path, data: dict) -> tuple[Varian
 
 def reference_run(exercise: Exercise, variant: Variant, data: dict, cache: Path) -> Path:
     """The reference's probe run, by the same path as a learner's, cached by content."""
+    common = exercise.probes_file(variant).with_name("probes_common.py")
     inputs = [exercise.solution(variant), exercise.probes_file(variant), *ENGINE_FILES]
+    if common.exists():
+        inputs.append(common)
     key = hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest()[:16]
     folder = cache / f"{exercise.slug}-{variant.framework}-{key}"
     if not (folder / "run.json").exists():

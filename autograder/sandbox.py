@@ -109,6 +109,9 @@ def _prepare_scratch(scratch: Path, source: str, line_map: list, probes_file: Pa
     (scratch / "submission.py").write_text(source)
     shutil.copy(CHILD, scratch / "child.py")
     shutil.copy(probes_file, scratch / "probes.py")
+    common = probes_file.with_name("probes_common.py")  # what the frameworks' probes share, if anything
+    if common.exists():
+        shutil.copy(common, scratch / "probes_common.py")
     if os.geteuid() == 0:
         for path in [scratch, *scratch.rglob("*")]:
             os.chown(path, NOBODY, NOBODY)

@@ -7,11 +7,12 @@ on the CPU; the caller is told which device ran.
 """
 
 
-def sanity_steps(gpu_steps: int = 200, cpu_steps: int = 40) -> tuple[int, str]:
-    """How many steps to run, and on which device, for this machine."""
-    import torch
+def sanity_steps(gpu_steps: int = 200, cpu_steps: int = 40, framework: str = "torch") -> tuple[int, str]:
+    """How many steps to run, and on which device ("cuda" or "cpu"), for this machine."""
+    from coursekit.devices import keras_device, torch_device
 
-    return (gpu_steps, "cuda") if torch.cuda.is_available() else (cpu_steps, "cpu")
+    gpu = torch_device().type == "cuda" if framework == "torch" else keras_device() == "GPU"
+    return (gpu_steps, "cuda") if gpu else (cpu_steps, "cpu")
 
 
 def torch_loss_curve(model, inputs, targets, loss_fn, steps: int, lr: float = 1e-2, device: str = "cpu") -> list[float]:

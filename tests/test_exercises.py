@@ -15,16 +15,19 @@ _graded = {}
 OUT = {}  # slug -> the reports folder of its batch
 
 
-def wrong_answers(slug: str) -> dict:
-    """name -> Sample: the bundled samples and the test-only wrong answers of one exercise."""
-    samples = importlib.import_module(f"autograder.checks.{slug}.samples").SAMPLES
-    wrong = importlib.import_module(f"wrong_answers.{slug}").WRONG
-    assert not set(samples) & set(wrong), "a wrong answer's name is used twice"
-    return {**samples, **wrong}
-
-
 def _suffix(exercise, framework: str) -> str:
     return f"_{framework}" if len(exercise.variants) > 1 else ""
+
+
+def wrong_answers(slug: str) -> dict:
+    """learner -> Sample: the bundled samples (named <name>[_<framework>] by `autograder generate`)
+    and the test-only wrong answers (named as in tests/wrong_answers/<slug>.py) of one exercise."""
+    exercise = load_exercise(slug)
+    samples = importlib.import_module(f"autograder.checks.{slug}.samples").SAMPLES
+    wrong = importlib.import_module(f"wrong_answers.{slug}").WRONG
+    named = {name + _suffix(exercise, s.framework): s for name, s in samples.items()}
+    assert not set(named) & set(wrong), "a wrong answer's name is used twice"
+    return {**named, **wrong}
 
 
 def graded(slug: str, tmp_path_factory) -> dict:
@@ -37,7 +40,7 @@ def graded(slug: str, tmp_path_factory) -> dict:
         for name, wrong in importlib.import_module(f"wrong_answers.{slug}").WRONG.items():
             variant = next(v for v in exercise.variants if v.framework == wrong.framework)
             reference = exercise.solution(variant).read_text()
-            (folder / f"{name}{_suffix(exercise, wrong.framework)}.ipynb").write_text(mutate(reference, wrong.replace))
+            (folder / f"{name}.ipynb").write_text(mutate(reference, wrong.replace))
         OUT[slug] = tmp_path_factory.mktemp(f"{slug}-grades")
         grades = grade_folder(exercise, folder, OUT[slug], workers=2, progress=False)
         _graded[slug] = {g.learner: g for g in grades}
@@ -50,9 +53,8 @@ def failed(grade) -> set:
 
 def _cases():
     for slug in SLUGS:
-        exercise = load_exercise(slug)
-        for name, wrong in wrong_answers(slug).items():
-            yield pytest.param(slug, name + _suffix(exercise, wrong.framework), wrong.fails, id=f"{slug}-{name}-{wrong.framework}")
+        for learner, wrong in wrong_answers(slug).items():
+            yield pytest.param(slug, learner, wrong.fails, id=f"{slug}-{learner}")
 
 
 def _variants():

@@ -1,0 +1,30 @@
+"""Fixed inputs shared by the Keras and PyTorch probes, so both are judged on the same numbers."""
+import numpy as np
+
+BATCH, CLASSES, FEATURES = 8, 5, 20
+LOSS_CASES = [(1.0, 0.5), (2.0, 0.1), (4.0, 0.0), (4.0, 1.0), (10.0, 0.3)]  # (temperature, alpha)
+GRADIENT_CASE = (3.0, 0.2)
+SCALING_TEMPERATURES = [5.0, 10.0, 20.0]
+
+
+def logits(seed: int = 0):
+    """Student logits, teacher logits and labels for one batch."""
+    rng = np.random.default_rng(seed)
+    student = rng.normal(size=(BATCH, CLASSES)).astype(np.float32)
+    teacher = (2 * rng.normal(size=(BATCH, CLASSES))).astype(np.float32)
+    labels = rng.integers(0, CLASSES, size=BATCH).astype(np.int64)
+    return student, teacher, labels
+
+
+def task(seed: int = 0, n: int = 256):
+    """Inputs, a teacher's fixed weights, and labels unrelated to the teacher: a student that
+    comes to agree with the teacher has learned from the soft targets, not the labels."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, FEATURES)).astype(np.float32)
+    teacher_weights = (rng.normal(size=(FEATURES, 3)) * 2).astype(np.float32)
+    random_labels = rng.integers(0, 3, size=n).astype(np.int64)
+    return x, teacher_weights, random_labels
+
+
+def agreement(student_logits, teacher_logits) -> float:
+    return float(np.mean(np.argmax(student_logits, 1) == np.argmax(teacher_logits, 1)))

@@ -1,0 +1,81 @@
+"""Probes for the Keras distillation exercise (same keys as probes_torch.py)."""
+import keras
+import numpy as np
+import tensorflow as tf
+
+from probes_common import GRADIENT_CASE, LOSS_CASES, SCALING_TEMPERATURES, agreement, logits, task
+
+
+def _tensors(seed=0):
+    student, teacher, labels = logits(seed)
+    return tf.constant(student), tf.constant(teacher), tf.constant(labels)
+
+
+def probe_loss_values(ns, ctx):
+    student, teacher, labels = _tensors(ctx["seed"])
+    values = [float(ns.distillation_loss(student, teacher, labels, t, a)) for t, a in LOSS_CASES]
+    large = float(ns.distillation_loss(student * 1000, teacher * 1000, labels, 2.0, 0.5))
+    return {"values": np.asarray(values), "large": large}
+
+
+def _gradient(ns, seed, temperature, alpha):
+    student, teacher, labels = _tensors(seed)
+    student = tf.Variable(student)
+    with tf.GradientTape() as tape:
+        loss = ns.distillation_loss(student, teacher, labels, temperature, alpha)
+    return tape.gradient(loss, student).numpy()
+
+
+def probe_gradient(ns, ctx):
+    return {"gradient": _gradient(ns, ctx["seed"], *GRADIENT_CASE)}
+
+
+def probe_scaling(ns, ctx):
+    norms = [np.linalg.norm(_gradient(ns, ctx["seed"], t, 0.0)) for t in SCALING_TEMPERATURES]
+    return {"grad_norms": np.asarray(norms)}
+
+
+def _state(model):
+    return [np.array(w) for w in model.weights]  # trainable weights and batch-norm statistics
+
+
+def _largest_change(before, after):
+    return max(float(np.abs(a - b).max()) for a, b in zip(before, after))
+
+
+def probe_step(ns, ctx):
+    keras.utils.set_random_seed(ctx["seed"])
+    teacher = keras.Sequential([keras.Input((20,)), keras.layers.Dense(16), keras.layers.BatchNormalization(),
+                                keras.layers.ReLU(), keras.layers.Dense(3)])
+    student = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3)])
+    x, _, labels = task(ctx["seed"], n=32)
+    teacher_before, student_before = _state(teacher), _state(student)
+    distiller = ns.Distiller(student, teacher, temperature=2.0, alpha=0.5)
+    distiller.compile(optimizer=keras.optimizers.SGD(0.1))
+    history = distiller.fit(x, labels, epochs=1, batch_size=len(x), verbose=0, shuffle=False)
+    loss = np.asarray(history.history.get("loss", [np.nan]))
+    return {
+        "teacher_change": _largest_change(teacher_before, _state(teacher)),
+        "student_change": _largest_change(student_before, _state(student)),
+        "loss_is_number": loss.size == 1 and np.issubdtype(loss.dtype, np.number),
+        "loss": float(loss.ravel()[0]) if loss.size else float("nan"),
+    }
+
+
+def probe_sanity(ns, ctx):
+    """alpha = 0 and random labels: the student can only learn the teacher's soft targets."""
+    from coursekit.sanity import sanity_steps
+
+    steps, device = sanity_steps(gpu_steps=200, cpu_steps=60, framework="keras")
+    keras.utils.set_random_seed(ctx["seed"])
+    x, weights, labels = task(ctx["seed"])
+    teacher = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3, use_bias=False)])
+    teacher.set_weights([weights])
+    student = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3)])
+    before = agreement(student.predict(x, verbose=0), teacher.predict(x, verbose=0))
+    distiller = ns.Distiller(student, teacher, temperature=4.0, alpha=0.0)
+    distiller.compile(optimizer=keras.optimizers.Adam(0.05))
+    history = distiller.fit(x, labels, epochs=steps, batch_size=len(x), verbose=0, shuffle=False)
+    after = agreement(student.predict(x, verbose=0), teacher.predict(x, verbose=0))
+    return {"losses": np.asarray(history.history["loss"], dtype=np.float64), "agreement_before": before,
+            "agreement_after": after, "device": device}

@@ -1,0 +1,79 @@
+"""Probes for the PyTorch distillation exercise (same keys as probes_keras.py)."""
+import numpy as np
+import torch
+from torch import nn
+
+from probes_common import GRADIENT_CASE, LOSS_CASES, SCALING_TEMPERATURES, agreement, logits, task
+
+
+def _tensors(seed=0):
+    student, teacher, labels = logits(seed)
+    return torch.tensor(student), torch.tensor(teacher), torch.tensor(labels)
+
+
+def probe_loss_values(ns, ctx):
+    student, teacher, labels = _tensors(ctx["seed"])
+    values = [float(ns.distillation_loss(student, teacher, labels, t, a)) for t, a in LOSS_CASES]
+    large = float(ns.distillation_loss(student * 1000, teacher * 1000, labels, 2.0, 0.5))
+    return {"values": np.asarray(values), "large": large}
+
+
+def _gradient(ns, seed, temperature, alpha):
+    student, teacher, labels = _tensors(seed)
+    student.requires_grad_(True)
+    ns.distillation_loss(student, teacher, labels, temperature, alpha).backward()
+    return student.grad.numpy()
+
+
+def probe_gradient(ns, ctx):
+    return {"gradient": _gradient(ns, ctx["seed"], *GRADIENT_CASE)}
+
+
+def probe_scaling(ns, ctx):
+    norms = [np.linalg.norm(_gradient(ns, ctx["seed"], t, 0.0)) for t in SCALING_TEMPERATURES]
+    return {"grad_norms": np.asarray(norms)}
+
+
+def _state(module):
+    return [t.detach().clone() for t in module.state_dict().values()]
+
+
+def _largest_change(before, after):
+    return max(float((a.float() - b.float()).abs().max()) for a, b in zip(before, after))
+
+
+def probe_step(ns, ctx):
+    torch.manual_seed(ctx["seed"])
+    teacher = nn.Sequential(nn.Linear(20, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
+    student = nn.Linear(20, 3)
+    x, _, labels = task(ctx["seed"], n=32)
+    teacher_before, student_before = _state(teacher), _state(student)
+    optimizer = torch.optim.SGD(student.parameters(), lr=0.1)
+    loss = ns.distill_step(student, teacher, optimizer, torch.tensor(x), torch.tensor(labels), 2.0, 0.5)
+    return {
+        "teacher_change": _largest_change(teacher_before, _state(teacher)),
+        "student_change": _largest_change(student_before, _state(student)),
+        "loss_is_number": isinstance(loss, (float, int)),
+        "loss": float(loss),
+    }
+
+
+def probe_sanity(ns, ctx):
+    """alpha = 0 and random labels: the student can only learn the teacher's soft targets."""
+    from coursekit.sanity import sanity_steps
+
+    steps, device = sanity_steps(gpu_steps=200, cpu_steps=60)
+    torch.manual_seed(ctx["seed"])
+    x, weights, labels = task(ctx["seed"])
+    teacher = nn.Linear(20, 3, bias=False)
+    teacher.weight.data = torch.tensor(weights.T.copy())
+    student = nn.Linear(20, 3)
+    teacher, student = teacher.to(device), student.to(device)
+    x, labels = torch.tensor(x, device=device), torch.tensor(labels, device=device)
+    optimizer = torch.optim.Adam(student.parameters(), lr=0.05)
+    with torch.no_grad():
+        before = agreement(student(x).cpu().numpy(), teacher(x).cpu().numpy())
+    losses = [ns.distill_step(student, teacher, optimizer, x, labels, 4.0, 0.0) for _ in range(steps)]
+    with torch.no_grad():
+        after = agreement(student(x).cpu().numpy(), teacher(x).cpu().numpy())
+    return {"losses": np.asarray(losses, dtype=np.float64), "agreement_before": before, "agreement_after": after, "device": device}

@@ -1,0 +1,49 @@
+"""Wrong answers to the distillation exercise, as edits of each framework's reference, and
+the checks each must fail. With the bundled samples, every check rejects one per framework.
+Names end in the framework: the file graded is <name>.ipynb."""
+from autograder.generate import Sample
+
+LOSS = frozenset({"check_loss_values", "check_large_logits", "check_gradient"})
+# Without the temperature the teacher's targets stay sharp: the values and their gradients
+# go wrong and the gradient size changes with T; at logits of 1000 both are one-hot anyway.
+NO_TEMPERATURE = frozenset({"check_loss_values", "check_gradient", "check_t_squared"})
+# alpha = 0.5 (the large-logits case) weighs both terms alike, so swapping them shows elsewhere.
+ALPHA_SWAPPED = frozenset({"check_loss_values", "check_gradient", "check_sanity"})
+EVERYTHING = LOSS | {"check_t_squared", "check_teacher_frozen", "check_student_updated", "check_sanity"}
+
+WRONG = {
+    "teacher_no_temperature_torch": Sample(
+        replace=(("F.log_softmax(teacher_logits / temperature, dim=-1)", "F.log_softmax(teacher_logits, dim=-1)"),),
+        fails=NO_TEMPERATURE, framework="torch"),
+    "teacher_no_temperature_keras": Sample(
+        replace=(("ops.log_softmax(teacher_logits / temperature, axis=-1)", "ops.log_softmax(teacher_logits, axis=-1)"),),
+        fails=NO_TEMPERATURE, framework="keras"),
+    "kl_wrong_direction_torch": Sample(
+        replace=(("F.kl_div(log_p_student, log_p_teacher,", "F.kl_div(log_p_teacher, log_p_student,"),),
+        fails=LOSS, framework="torch"),
+    "missing_t_squared_keras": Sample(
+        replace=(("(1 - alpha) * temperature**2 * soft", "(1 - alpha) * soft"),),
+        fails=LOSS | {"check_t_squared"}, framework="keras"),
+    "alpha_wrong_term_torch": Sample(
+        replace=(("alpha * hard + (1 - alpha) * temperature**2 * soft", "(1 - alpha) * hard + alpha * temperature**2 * soft"),),
+        fails=ALPHA_SWAPPED, framework="torch"),
+    "alpha_wrong_term_keras": Sample(
+        replace=(("alpha * hard + (1 - alpha) * temperature**2 * soft", "(1 - alpha) * hard + alpha * temperature**2 * soft"),),
+        fails=ALPHA_SWAPPED, framework="keras"),
+    "teacher_updated_keras": Sample(
+        replace=(("self.teacher(images, training=False)", "self.teacher(images, training=True)"),),
+        fails=frozenset({"check_teacher_frozen"}), framework="keras"),
+    "no_optimizer_step_torch": Sample(
+        replace=(("    optimizer.step()\n", ""),),
+        fails=frozenset({"check_student_updated", "check_sanity"}), framework="torch"),
+    "no_optimizer_step_keras": Sample(
+        replace=(("        self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))\n", ""),),
+        fails=frozenset({"check_student_updated", "check_sanity"}), framework="keras"),
+    # Labels and logits swapped in the cross-entropy: nothing works.
+    "labels_logits_swapped_torch": Sample(
+        replace=(("F.cross_entropy(student_logits, labels)", "F.cross_entropy(labels, student_logits)"),),
+        fails=EVERYTHING, framework="torch"),
+    "labels_logits_swapped_keras": Sample(
+        replace=(("sparse_categorical_crossentropy(labels, student_logits,", "sparse_categorical_crossentropy(student_logits, labels,"),),
+        fails=EVERYTHING, framework="keras"),
+}
