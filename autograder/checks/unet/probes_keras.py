@@ -1,0 +1,289 @@
+"""Probes for the U-Net exercise, Keras version. They run in the sandbox beside the learner's
+code, call it on fixed, seeded inputs and return plain arrays; checks.py judges them.
+probes_torch.py returns the same keys for the PyTorch version.
+
+Weights are set by the probes, not left to initialisation: every weighted layer, in the
+order the model uses it, gets values drawn from its position and its (in, out, kh, kw)
+shape, so a correct model built any way gets the reference's weights ("transplanted").
+"""
+import numpy as np
+
+import keras
+
+DECODER_SHAPES = ((2, 4, 4, 8, 8, 4), (1, 3, 5, 6, 2, 4), (2, 8, 6, 4, 4, 4))  # n, h, w, x channels, skip channels, filters
+DECODER = (2, 8, 8, 16, 8, 8)  # the block of a U-Net: skip channels = filters, x channels = 2 * filters
+UNET_SHAPES = (((32, 48, 3), 3, 4, 2), ((16, 16, 1), 2, 2, 1), ((32, 32, 2), 5, 2, 3))  # input (h, w, c), classes, base, depth
+UNET = ((32, 32, 3), 3, 4, 3)
+WIRING = ((64, 64, 1), 2, 4, 3)
+WIRING_DELTA = 10.0  # added to every channel of one pixel of one encoder level's features
+SANITY = dict(size=32, images=2, base_filters=8, depth=2, lr=5e-3)
+
+
+# ----- weights by position and shape, the same rule in both frameworks -----
+
+def _weighted_layers(model):
+    """Every layer that owns weights, in the order the functional graph runs them."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found += _weighted_layers(layer)
+        elif layer.weights:
+            found.append(layer)
+    return found
+
+
+def _kind(layer) -> str:
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        return "up"
+    return "conv" if isinstance(layer, keras.layers.Conv2D) else "other"
+
+
+def _canonical_kernel(layer) -> np.ndarray:
+    """The kernel as (out, in, kh, kw), whatever the layer's own layout."""
+    kernel = keras.ops.convert_to_numpy(layer.kernel)
+    return kernel.transpose(2, 3, 0, 1) if _kind(layer) == "up" else kernel.transpose(3, 2, 0, 1)
+
+
+def _native_kernel(layer, canonical: np.ndarray) -> np.ndarray:
+    return canonical.transpose(2, 3, 0, 1) if _kind(layer) == "up" else canonical.transpose(2, 3, 1, 0)
+
+
+def _conv_rows(layers) -> np.ndarray:
+    """One row per weighted layer: [is transposed conv, in channels, out channels, kh, kw]; -1 for others."""
+    rows = []
+    for layer in layers:
+        if _kind(layer) == "other":
+            rows.append([-1, -1, -1, -1, -1])
+            continue
+        out, cin, kh, kw = _canonical_kernel(layer).shape
+        rows.append([int(_kind(layer) == "up"), cin, out, kh, kw])
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 5)
+
+
+def _draw(position: int, shape, seed: int, scale: float) -> np.ndarray:
+    return (np.random.default_rng([seed, position]).standard_normal(shape) * scale).astype(np.float32)
+
+
+def _canonical_weights(rows: np.ndarray, seed: int, variant: str) -> list:
+    """(kernel, bias) per layer as (out, in, kh, kw) and (out,). variant: 'plain'; 'alt', the weights
+    under which the reference's [upsampled, skip] concatenation computes what [skip, upsampled]
+    computes with 'plain'; 'symmetric', both halves of each concatenation weighted alike."""
+    weights, last_up = [], None
+    for position, (is_up, cin, out, kh, kw) in enumerate(rows.tolist()):
+        if cin < 0:
+            weights.append(None)
+            continue
+        fan_in = cin if is_up else cin * kh * kw
+        kernel = _draw(position, (out, cin, kh, kw), seed, np.sqrt(2.0 / fan_in))
+        bias = _draw(position + 1000, (out,), seed, 0.1)
+        if is_up:
+            last_up = out
+        elif last_up is not None:  # the first convolution after an upsampling reads the concatenation
+            skip = cin - last_up
+            if variant == "alt" and skip > 0:
+                kernel = np.concatenate([kernel[:, skip:], kernel[:, :skip]], axis=1)
+            if variant == "symmetric" and skip == last_up:
+                kernel[:, skip:] = kernel[:, :skip]
+            last_up = None
+        weights.append((kernel, bias))
+    return weights
+
+
+def _set_weights(model, seed: int = 0, variant: str = "plain") -> np.ndarray:
+    layers = _weighted_layers(model)
+    rows = _conv_rows(layers)
+    for position, (layer, values) in enumerate(zip(layers, _canonical_weights(rows, seed, variant))):
+        if values is None:  # not a convolution: any fixed values
+            layer.set_weights([_draw(position, w.shape, seed, 0.1) for w in layer.get_weights()])
+            continue
+        kernel, bias = values
+        layer.set_weights([_native_kernel(layer, kernel), bias][:len(layer.get_weights())])
+    return rows
+
+
+def _numpy(value) -> np.ndarray:
+    return np.asarray(keras.ops.convert_to_numpy(value))
+
+
+def _inputs(seed: int, n: int, channels: int, h: int, w: int) -> np.ndarray:
+    """Seeded inputs drawn as (n, c, h, w), as the PyTorch probes draw them, laid out (n, h, w, c)."""
+    x = np.random.default_rng(seed).standard_normal((n, channels, h, w)).astype(np.float32)
+    return x.transpose(0, 2, 3, 1)
+
+
+# ----- the decoder block -----
+
+def _decoder_model(ns, h, w, cx, cs, filters):
+    x, skip = keras.Input((h, w, cx)), keras.Input((2 * h, 2 * w, cs))
+    return keras.Model([x, skip], ns.decoder_block(x, skip, filters))
+
+
+def probe_decoder_shapes(ns, ctx):
+    shapes = []
+    for n, h, w, cx, cs, filters in DECODER_SHAPES:
+        model = _decoder_model(ns, h, w, cx, cs, filters)
+        out = model([_inputs(1, n, cx, h, w), _inputs(2, n, cs, 2 * h, 2 * w)])
+        shapes.append(_numpy(out).shape)
+    return {"shapes": np.asarray(shapes), "layout": "NHWC"}
+
+
+def probe_decoder(ns, ctx):
+    n, h, w, cx, cs, filters = DECODER
+    model = _decoder_model(ns, h, w, cx, cs, filters)
+    x, skip = _inputs(ctx["seed"] + 1, n, cx, h, w), _inputs(ctx["seed"] + 2, n, cs, 2 * h, 2 * w)
+    rows = _set_weights(model, ctx["seed"], "alt")
+    values_alt = _numpy(model([x, skip]))
+    _set_weights(model, ctx["seed"], "plain")
+    values = _numpy(model([x, skip]))
+    other_skip = _numpy(model([x, _inputs(ctx["seed"] + 3, n, cs, 2 * h, 2 * w)]))
+    other_x = _numpy(model([_inputs(ctx["seed"] + 4, n, cx, h, w), skip]))
+    scale = np.abs(values).mean() + 1e-12
+    return {
+        "rows": rows,
+        "values": values,
+        "values_alt": values_alt,
+        "skip_effect": np.abs(other_skip - values).mean() / scale,
+        "x_effect": np.abs(other_x - values).mean() / scale,
+    }
+
+
+# ----- the whole U-Net -----
+
+def probe_unet_shapes(ns, ctx):
+    shapes = []
+    for (h, w, c), classes, base, depth in UNET_SHAPES:
+        model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
+        shapes.append(_numpy(model(_inputs(ctx["seed"], 2, c, h, w))).shape)
+    return {"shapes": np.asarray(shapes), "layout": "NHWC"}
+
+
+def _output_kind(out: np.ndarray, class_axis: int) -> str:
+    sums = out.sum(axis=class_axis)
+    if out.min() >= 0 and out.max() <= 1 and np.abs(sums - 1).max() < 1e-4:
+        return "probabilities"
+    return "non-negative scores" if out.min() >= 0 else "logits"
+
+
+def probe_unet(ns, ctx):
+    (h, w, c), classes, base, depth = UNET
+    model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
+    x = _inputs(ctx["seed"], 2, c, h, w)
+    rows = _set_weights(model, ctx["seed"], "alt")
+    values_alt = _numpy(model(x))
+    _set_weights(model, ctx["seed"], "plain")
+    values = _numpy(model(x))
+    return {"rows": rows, "values": values, "values_alt": values_alt,
+            "output_kind": _output_kind(values, class_axis=-1), "class_axis": "last"}
+
+
+def _perturbed_encoder(original, target: int, calls: list):
+    """encoder_block that adds WIRING_DELTA to one central pixel of the target level's features only."""
+
+    def encoder_block(x, filters):
+        features, pooled = original(x, filters)
+        if len(calls) == target:
+            h, w, c = features.shape[1:]
+            delta = np.zeros((h, w, c), np.float32)
+            delta[h // 2, w // 2, :] = WIRING_DELTA
+            features = keras.layers.Lambda(lambda t: keras.ops.add(t, delta))(features)
+        calls.append(filters)
+        return features, pooled
+
+    return encoder_block
+
+
+def _support(diff: np.ndarray, h: int, w: int) -> tuple[int, int]:
+    """Height and width of the box around the output pixels that changed (0, 0 if none).
+    diff is one image's output difference; its spatial axes are found by their sizes, so an
+    output in the other layout is still measured."""
+    axes = next((i for i in range(diff.ndim - 1) if diff.shape[i:i + 2] == (h, w)), None)
+    if axes is None:
+        return (-1, -1)  # no (h, w) map in the output at all
+    spatial = np.moveaxis(diff, (axes, axes + 1), (0, 1)).reshape(h, w, -1).sum(axis=-1)
+    rows, cols = np.nonzero(spatial)
+    return (0, 0) if len(rows) == 0 else (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+
+
+def probe_skip_wiring(ns, ctx):
+    """Change one pixel of one encoder level's features (its skip, not what it passes down) and
+    see how far the change spreads in the output: decoder level k spreads it over a box whose
+    size tells the resolution at which it entered."""
+    (h, w, c), classes, base, depth = WIRING
+    x = _inputs(ctx["seed"], 1, c, h, w)
+    module = ns.build_unet.__globals__  # the learner's module: build_unet finds encoder_block here
+    original = module.get("encoder_block")
+    if original is None:
+        raise NameError("build_unet must build its encoder with encoder_block(x, filters); it is not defined")
+    base_model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
+    _set_weights(base_model, ctx["seed"], "symmetric")
+    reference = _numpy(base_model(x))
+    boxes, calls = [], []
+    try:
+        for level in range(depth):
+            calls.clear()
+            module["encoder_block"] = _perturbed_encoder(original, level, calls)
+            model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
+            _set_weights(model, ctx["seed"], "symmetric")
+            boxes.append(_support(np.abs(_numpy(model(x)) - reference)[0], h, w))
+    finally:
+        module["encoder_block"] = original
+    return {"boxes": np.asarray(boxes), "encoder_calls": len(calls)}
+
+
+# ----- training sanity -----
+
+def probe_training_sanity(ns, ctx):
+    """A tiny U-Net on one fixed batch of pets: does the loss fall?"""
+    from coursekit.data.pets import load_pets
+    from coursekit.sanity import keras_loss_curve, sanity_steps
+    from coursekit.seeds import seed_everything
+
+    steps, device = sanity_steps(gpu_steps=300, cpu_steps=80)
+    seed_everything(ctx["seed"])
+    images, masks = load_pets(ctx["data"]["pets"], size=SANITY["size"], limit=SANITY["images"])
+    model = ns.build_unet(images.shape[1:], 3, base_filters=SANITY["base_filters"], depth=SANITY["depth"])
+    losses = keras_loss_curve(model, images, masks, "sparse_categorical_crossentropy", steps, SANITY["lr"])
+    return {"losses": np.asarray(losses), "device": device}
+
+
+# ----- the border weight map (NumPy; the same probe in both frameworks) -----
+
+def _cells_image(seed: int, size: int, n_cells: int, gap: int) -> np.ndarray:
+    """Instance labels: Voronoi cells 1..n separated by background (0) lines about gap pixels wide."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    marks = np.zeros((size, size), np.int32)
+    points = rng.integers(0, size, size=(n_cells, 2))
+    marks[points[:, 0], points[:, 1]] = np.arange(1, n_cells + 1)
+    indices = ndimage.distance_transform_edt(marks == 0, return_distances=False, return_indices=True)
+    cells = marks[indices[0], indices[1]]
+    edge = np.zeros(cells.shape, bool)
+    edge[:-1] |= cells[:-1] != cells[1:]
+    edge[:, :-1] |= cells[:, :-1] != cells[:, 1:]
+    return np.where(ndimage.distance_transform_edt(~edge) <= gap / 2, 0, cells)
+
+
+def _label_images() -> dict:
+    two = np.zeros((24, 30), np.int32)
+    two[4:20, 3:13], two[6:18, 15:27] = 1, 2  # two cells, two pixels apart
+    one = np.zeros((20, 20), np.int32)
+    one[5:12, 6:15] = 7  # a single cell: no second neighbour, no border term
+    return {
+        "two_cells": two,
+        "voronoi": _cells_image(0, 40, 9, 2).astype(np.int32),
+        "voronoi_uint16": _cells_image(1, 32, 6, 3).astype(np.uint16),
+        "one_cell": one,
+    }
+
+
+def probe_weight_map(ns, ctx):
+    images = _label_images()
+    found = {}
+    for name, labels in images.items():
+        found[f"{name}_default"] = np.asarray(ns.border_weight_map(labels.copy()), dtype=np.float64)
+        found[f"{name}_no_border"] = np.asarray(ns.border_weight_map(labels.copy(), w0=0.0), dtype=np.float64)
+    found["voronoi_w5_s3"] = np.asarray(ns.border_weight_map(images["voronoi"].copy(), w0=5.0, sigma=3.0), dtype=np.float64)
+    found["two_cells_w20_s2"] = np.asarray(ns.border_weight_map(images["two_cells"].copy(), w0=20.0, sigma=2.0), dtype=np.float64)
+    found["no_cells"] = np.asarray(ns.border_weight_map(np.zeros((8, 8), np.int32)), dtype=np.float64)
+    return found

@@ -1,0 +1,91 @@
+"""Wrong answers to the U-Net exercise, as edits of the references, and the checks each must
+fail (no more, no fewer). With the bundled samples (autograder/checks/unet/samples.py) every
+check is shown to reject something, in each framework."""
+from autograder.checks.unet.samples import UNET_ALL
+from autograder.generate import Sample
+
+KERAS_ENCODER = """    for level in range(depth):
+        features, x = encoder_block(x, base_filters * 2**level)
+        skips.append(features)"""
+TORCH_ENCODER = """        for encoder in self.encoders:
+            features, x = encoder(x)
+            skips.append(features)"""
+
+WRONG = {
+    # Keras: concatenates on axis 1 (channels-first thinking): the maps stack in height.
+    "concat_axis_1": Sample(
+        replace=(("layers.Concatenate(axis=-1)", "layers.Concatenate(axis=1)"),),
+        fails=UNET_ALL - {"check_decoder_uses_skip", "check_unet_output"},
+        framework="keras",
+    ),
+    # Keras: the skip is the encoder level's input (the level above's pooled map), not its features.
+    "skip_is_encoder_input": Sample(
+        replace=((KERAS_ENCODER, KERAS_ENCODER.replace(
+            "        features, x = encoder_block(x, base_filters * 2**level)\n        skips.append(features)",
+            "        skips.append(x)\n        features, x = encoder_block(x, base_filters * 2**level)")),),
+        fails=frozenset({"check_unet_channels", "check_skip_wiring", "check_unet_values"}),
+        framework="keras",
+    ),
+    # Keras: skips paired with the wrong decoder levels, resized to fit.
+    "skips_reversed_resized": Sample(
+        replace=(("x = decoder_block(x, skips[level], base_filters * 2**level)",
+                  "x = decoder_block(x, layers.Resizing(2 * x.shape[1], 2 * x.shape[2])(skips[depth - 1 - level]), "
+                  "base_filters * 2**level)"),),
+        fails=frozenset({"check_unet_channels", "check_skip_wiring", "check_unet_values"}),
+        framework="keras",
+    ),
+    # Keras: upsamples by 4: the map no longer matches its skip.
+    "upsample_by_4": Sample(
+        replace=(("layers.Conv2DTranspose(filters, 2, strides=2)", "layers.Conv2DTranspose(filters, 4, strides=4)"),),
+        fails=UNET_ALL,
+        framework="keras",
+    ),
+    # Keras: only the nearest cell's distance, twice.
+    "weights_nearest_only": Sample(
+        replace=(("np.exp(-((d1 + d2) ** 2)", "np.exp(-((2 * d1) ** 2)"),),
+        fails=frozenset({"check_weight_map_border", "check_weight_map_parameters"}),
+        framework="keras",
+    ),
+    # Keras: sigma fixed at the default.
+    "sigma_fixed": Sample(
+        replace=(("/ (2 * sigma**2)", "/ (2 * 5**2)"),),
+        fails=frozenset({"check_weight_map_parameters"}),
+        framework="keras",
+    ),
+    # PyTorch: the skip is added instead of concatenated (the spec says concatenate).
+    "skip_summed": Sample(
+        replace=(("ConvBlock(out_channels + skip_channels, out_channels)", "ConvBlock(out_channels, out_channels)"),
+                 ("return self.conv(torch.cat([self.up(x), skip], dim=1))", "return self.conv(self.up(x) + skip)")),
+        fails=frozenset({"check_decoder_shape", "check_decoder_channels", "check_decoder_values",
+                         "check_unet_channels", "check_unet_values"}),
+        framework="torch",
+    ),
+    # PyTorch: the skip is the encoder level's input, with the channel counts made to fit.
+    "skip_from_encoder_input": Sample(
+        replace=((TORCH_ENCODER, TORCH_ENCODER.replace(
+            "            features, x = encoder(x)\n            skips.append(features)",
+            "            skips.append(x)\n            features, x = encoder(x)")),
+                 ("DecoderBlock(widths[level + 1], widths[level], widths[level])",
+                  "DecoderBlock(widths[level + 1], ([in_channels] + widths)[level], widths[level])")),
+        fails=frozenset({"check_unet_channels", "check_skip_wiring", "check_unet_values"}),
+        framework="torch",
+    ),
+    # PyTorch: upsamples by 4: the map no longer matches its skip.
+    "upsample_stride_4": Sample(
+        replace=(("kernel_size=2, stride=2)", "kernel_size=4, stride=4)"),),
+        fails=UNET_ALL,
+        framework="torch",
+    ),
+    # PyTorch: forgets the square of sigma.
+    "sigma_not_squared": Sample(
+        replace=(("/ (2 * sigma**2)", "/ (2 * sigma)"),),
+        fails=frozenset({"check_weight_map_border", "check_weight_map_parameters"}),
+        framework="torch",
+    ),
+    # PyTorch: class weights proportional to the class frequency instead of its inverse.
+    "weights_by_frequency": Sample(
+        replace=(("weights[mask] = labels.size / (len(present) * mask.sum())", "weights[mask] = mask.sum() / labels.size"),),
+        fails=frozenset({"check_weight_map_classes"}),
+        framework="torch",
+    ),
+}
