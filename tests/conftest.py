@@ -1,5 +1,10 @@
-"""Shared test set-up: every test runs offline, and touching the network fails it."""
+"""Shared test set-up: every test runs offline, and touching the network fails it; the README's
+main job runs once per session and its reports serve every test that needs a sample's grade."""
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,3 +30,14 @@ def offline(monkeypatch, tmp_path_factory):
 def data_home(tmp_path_factory):
     """One synthetic-data folder for the whole session (datasets are cached inside)."""
     return tmp_path_factory.mktemp("coursekit-data")
+
+
+@pytest.fixture(scope="session")
+def main_job(tmp_path_factory):
+    """`autograder grade` with no arguments, as the README runs it: (reports folder, finished process)."""
+    out = tmp_path_factory.mktemp("main-job")
+    env = dict(os.environ, COURSEKIT_OFFLINE="1",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "--out", str(out)],
+                          env=env, capture_output=True, text=True, cwd=out)
+    return out, done

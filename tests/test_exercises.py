@@ -2,12 +2,14 @@
 scores 0, and each wrong answer (bundled samples and tests/wrong_answers/<slug>.py)
 loses exactly the checks it should. Every check rejects at least one wrong answer."""
 import importlib
+import json
 import shutil
 
 import pytest
 
 from autograder.batch import grade_folder
 from autograder.exercise import REPO, exercise_slugs, load_exercise
+from autograder.grading import Grade
 from autograder.generate import mutate
 
 SLUGS = exercise_slugs()
@@ -30,20 +32,30 @@ def wrong_answers(slug: str) -> dict:
     return {**named, **wrong}
 
 
-def graded(slug: str, tmp_path_factory) -> dict:
-    """All of one exercise's submissions graded in one batch (two workers), once per session."""
+def graded(slug: str, tmp_path_factory, main_job=None) -> dict:
+    """learner -> Grade for the bundled samples and the wrong answers of one exercise, once per session.
+    The samples' grades are read from the main job's reports (None: graded here with the rest);
+    the wrong answers are graded in one batch (two workers)."""
     if slug not in _graded:
         exercise = load_exercise(slug)
         folder = tmp_path_factory.mktemp(f"{slug}-submissions")
-        for sample in (REPO / "autograder" / "samples" / slug).glob("*.ipynb"):
-            shutil.copy(sample, folder)
+        OUT[slug] = tmp_path_factory.mktemp(f"{slug}-grades")
+        samples = {}
+        if main_job is None:
+            for sample in (REPO / "autograder" / "samples" / slug).glob("*.ipynb"):
+                shutil.copy(sample, folder)
+        else:
+            reports, done = main_job
+            assert done.returncode == 0, done.stderr[-3000:]
+            samples = {p.parent.name: Grade.from_json(json.loads(p.read_text()))
+                       for p in (reports / slug).glob("*/grade.json")}
+            shutil.copytree(reports / slug / ".reference", OUT[slug] / ".reference")  # reuse its reference runs
         for name, wrong in importlib.import_module(f"wrong_answers.{slug}").WRONG.items():
             variant = next(v for v in exercise.variants if v.framework == wrong.framework)
             reference = exercise.solution(variant).read_text()
             (folder / f"{name}.ipynb").write_text(mutate(reference, wrong.replace))
-        OUT[slug] = tmp_path_factory.mktemp(f"{slug}-grades")
         grades = grade_folder(exercise, folder, OUT[slug], workers=2, progress=False)
-        _graded[slug] = {g.learner: g for g in grades}
+        _graded[slug] = {**samples, **{g.learner: g for g in grades}}
     return _graded[slug]
 
 
@@ -65,29 +77,29 @@ def _variants():
 
 
 @pytest.mark.parametrize("slug, suffix", list(_variants()))
-def test_reference_scores_full_marks(tmp_path_factory, slug, suffix):
-    grade = graded(slug, tmp_path_factory)[f"reference{suffix}"]
+def test_reference_scores_full_marks(tmp_path_factory, main_job, slug, suffix):
+    grade = graded(slug, tmp_path_factory, main_job)[f"reference{suffix}"]
     assert failed(grade) == set(), [c.message for c in grade.checks if not c.passed]
     assert grade.score == grade.max_score > 0
 
 
 @pytest.mark.parametrize("slug, suffix", list(_variants()))
-def test_blank_exercise_scores_zero(tmp_path_factory, slug, suffix):
-    grade = graded(slug, tmp_path_factory)[f"blank{suffix}"]
+def test_blank_exercise_scores_zero(tmp_path_factory, main_job, slug, suffix):
+    grade = graded(slug, tmp_path_factory, main_job)[f"blank{suffix}"]
     assert grade.score == 0 and grade.checks
     assert all("NotImplementedError" in c.message for c in grade.checks)
 
 
 @pytest.mark.parametrize("slug, learner, fails", list(_cases()))
-def test_wrong_answer_loses_exactly_its_checks(tmp_path_factory, slug, learner, fails):
-    grade = graded(slug, tmp_path_factory)[learner]
+def test_wrong_answer_loses_exactly_its_checks(tmp_path_factory, main_job, slug, learner, fails):
+    grade = graded(slug, tmp_path_factory, main_job)[learner]
     assert failed(grade) == fails, {c.name: c.message for c in grade.checks if not c.passed}
     assert grade.score == grade.max_score - sum(c.max_points for c in grade.checks if c.name in fails)
 
 
 @pytest.mark.parametrize("slug, suffix", list(_variants()))
-def test_every_check_rejects_some_wrong_answer(tmp_path_factory, slug, suffix):
-    grade = graded(slug, tmp_path_factory)[f"reference{suffix}"]
+def test_every_check_rejects_some_wrong_answer(tmp_path_factory, main_job, slug, suffix):
+    grade = graded(slug, tmp_path_factory, main_job)[f"reference{suffix}"]
     framework = grade.framework
     rejected = set().union(*(w.fails for w in wrong_answers(slug).values() if w.framework == framework))
     assert {c.name for c in grade.checks} == rejected

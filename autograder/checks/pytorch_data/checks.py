@@ -25,7 +25,8 @@ def check_item_types(got, want):
 def check_labels(got, want):
     """the same labels as the reference for the same indices"""
     expect_equal(got["probe_dataset"]["labels"], want["probe_dataset"]["labels"], "labels of items 0, 1, 123 and the last")
-    expect_equal(got["probe_dataset"]["test_label_0"], want["probe_dataset"]["test_label_0"], "label of test item 0 (train=False reads the t10k files)")
+    expect_equal(got["probe_dataset"]["test_labels"], want["probe_dataset"]["test_labels"],
+                 "labels of test items 0, 1, 123 and the last (train=False reads the t10k files)")
 
 
 @check(points=2, hidden=True, hint="Scale the uint8 pixels to [0, 1] by dividing by 255.")

@@ -29,7 +29,7 @@ def probe_dataset(ns, ctx):
         "label_is_int": all(type(y) is int for y in labels),
         "images": np.stack([np.asarray(x, dtype=np.float32) for x in images]),
         "labels": np.asarray(labels, dtype=np.int64),
-        "test_label_0": int(test[0][1]),
+        "test_labels": np.asarray([int(test[i if i >= 0 else len(test) - 1][1]) for i in INDICES], dtype=np.int64),
     }
 
 

@@ -210,11 +210,11 @@ def probe_skip_wiring(ns, ctx):
     size tells the resolution at which it entered."""
     (h, w, c), classes, base, depth = WIRING
     x = _inputs(ctx["seed"], 1, c, h, w)
+    base_model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
     module = ns.build_unet.__globals__  # the learner's module: build_unet finds encoder_block here
     original = module.get("encoder_block")
     if original is None:
         raise NameError("build_unet must build its encoder with encoder_block(x, filters); it is not defined")
-    base_model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
     _set_weights(base_model, ctx["seed"], "symmetric")
     reference = _numpy(base_model(x))
     boxes, calls = [], []
