@@ -1,0 +1,110 @@
+"""Wrong answers to the transfer exercise, as edits of the reference, and the checks each
+must fail (no more, no fewer). With the bundled samples (autograder/checks/transfer/samples.py)
+every check is shown to reject something, in each framework."""
+from autograder.generate import Sample
+
+TRUNCATED_FIX = (  # the "fix" for truncated files found online: decode what is there, grey for the rest
+    ("from PIL import Image", "from PIL import Image, ImageFile"),
+    ("    try:\n        with Image.open(path) as image:",
+     "    ImageFile.LOAD_TRUNCATED_IMAGES = True\n    try:\n        with Image.open(path) as image:"),
+)
+
+WRONG = {
+    # ---- Keras ----
+    # One sigmoid unit, as in the classic dogs-vs-cats code: not a 2-class prediction.
+    "one_sigmoid_unit_keras": Sample(
+        replace=(('layers.Dense(num_classes, activation="softmax")', 'layers.Dense(1, activation="sigmoid")'),),
+        fails=frozenset({"check_output_shape", "check_prediction_kind", "check_trainable_parameters", "check_training_sanity"}),
+        framework="keras",
+    ),
+    # The head pools the input images, not the base's features.
+    "head_ignores_base_keras": Sample(
+        replace=(("layers.GlobalAveragePooling2D()(features)", "layers.GlobalAveragePooling2D()(inputs)"),),
+        fails=frozenset({"check_trainable_parameters", "check_uses_base"}),
+        framework="keras",
+    ),
+    # Pooling in a Lambda layer: it saves, but load_model refuses it (safe_mode).
+    "lambda_pooling_keras": Sample(
+        replace=(("layers.GlobalAveragePooling2D()(features)",
+                  "layers.Lambda(lambda t: keras.ops.mean(t, axis=(1, 2)))(features)"),),
+        fails=frozenset({"check_save_reload"}),
+        framework="keras",
+    ),
+    # Freezes every layer of the model, the head's too.
+    "everything_frozen_keras": Sample(
+        replace=(('    return keras.Model(inputs, outputs, name="transfer")',
+                  '    model = keras.Model(inputs, outputs, name="transfer")\n'
+                  '    for layer in model.layers:\n'
+                  '        layer.trainable = False  # meant for the base\n'
+                  '    return model'),),
+        fails=frozenset({"check_trainable_parameters", "check_head_trains", "check_training_sanity"}),
+        framework="keras",
+    ),
+    # Keeps truncated files, grey where the data ran out.
+    "keeps_truncated_keras": Sample(
+        replace=TRUNCATED_FIX,
+        fails=frozenset({"check_loader_corrupt", "check_loader_petimages"}),
+        framework="keras",
+    ),
+    # Channels in BGR order, an OpenCV habit.
+    "bgr_channels_keras": Sample(
+        replace=(("    return np.asarray(image, dtype=np.uint8)", "    return np.asarray(image, dtype=np.uint8)[..., ::-1]"),),
+        fails=frozenset({"check_loader_colours"}),
+        framework="keras",
+    ),
+    # ---- PyTorch ----
+    # Softmax inside the model, and cross_entropy applies another.
+    "softmax_in_model_torch": Sample(
+        replace=(("        return self.scores(hidden)", "        return torch.softmax(self.scores(hidden), dim=1)"),),
+        fails=frozenset({"check_prediction_kind", "check_training_sanity"}),
+        framework="torch",
+    ),
+    # One logit (for BCEWithLogitsLoss) instead of num_classes.
+    "one_logit_torch": Sample(
+        replace=(("nn.Linear(256, num_classes)", "nn.Linear(256, 1)"),),
+        fails=frozenset({"check_output_shape", "check_trainable_parameters", "check_training_sanity"}),
+        framework="torch",
+    ),
+    # The head pools the images (3 channels), not the base's features.
+    "pools_images_torch": Sample(
+        replace=(("nn.Linear(out_channels(base), 256)", "nn.Linear(3, 256)"),
+                 ("features = self.base(images).mean(dim=(2, 3))", "features = images.mean(dim=(2, 3))")),
+        fails=frozenset({"check_trainable_parameters", "check_uses_base"}),
+        framework="torch",
+    ),
+    # Functional dropout without training=self.training: on at inference too.
+    "dropout_always_on_torch": Sample(
+        replace=(("hidden = self.dropout(torch.relu(self.hidden(features)))",
+                  "hidden = nn.functional.dropout(torch.relu(self.hidden(features)), p=0.5)"),),
+        fails=frozenset({"check_save_reload", "check_uses_base"}),
+        framework="torch",
+    ),
+    # Freezes the whole model, head included.
+    "head_frozen_too_torch": Sample(
+        replace=(("    for parameter in base.parameters():\n        parameter.requires_grad = False\n"
+                  "    return TransferNet(base, num_classes)",
+                  "    model = TransferNet(base, num_classes)\n    for parameter in model.parameters():\n"
+                  "        parameter.requires_grad = False  # meant for the base\n    return model"),),
+        fails=frozenset({"check_trainable_parameters", "check_head_trains", "check_training_sanity"}),
+        framework="torch",
+    ),
+    # Converts grayscale only: CMYK and RGBA keep 4 channels, palette images have none.
+    "four_channels_kept_torch": Sample(
+        replace=(('    image = image.convert("RGB")  # grayscale, CMYK, palette and RGBA all become 3-channel RGB',
+                  '    if image.mode == "L":  # grayscale: repeat the one channel\n        image = image.convert("RGB")'),),
+        fails=frozenset({"check_loader_shapes", "check_loader_petimages"}),
+        framework="torch",
+    ),
+    # Goes through grayscale to get three channels for every mode: the colours are lost.
+    "via_grayscale_torch": Sample(
+        replace=(('image.convert("RGB")  # grayscale', 'image.convert("L").convert("RGB")  # grayscale'),),
+        fails=frozenset({"check_loader_colours"}),
+        framework="torch",
+    ),
+    # Keeps truncated files (the same "fix" in PyTorch).
+    "keeps_truncated_torch": Sample(
+        replace=TRUNCATED_FIX,
+        fails=frozenset({"check_loader_corrupt", "check_loader_petimages"}),
+        framework="torch",
+    ),
+}
