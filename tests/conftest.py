@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+try:  # torch, and the triton that torch._dynamo loads on first use, before TensorFlow in one
+    import torch._dynamo  # noqa: F401  # process: the other order crashes (segfault) with these wheels
+except ImportError:
+    pass
+
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch, tmp_path_factory):
@@ -23,6 +28,7 @@ def offline(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     yield
+    monkeypatch.undo()  # a test may have replaced is_online itself
     network.is_online.cache_clear()
 
 

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from coursekit.data import catsdogs
+from coursekit import network
 from coursekit.network import OfflineError
 
 N = 100  # per class
@@ -143,11 +144,11 @@ def test_real_path_unzips_microsofts_layout(tmp_path, monkeypatch, capsys):
         assert url == catsdogs.REAL_URL
         return Path(shutil.copy(archive, dest))
 
-    monkeypatch.setattr(catsdogs, "is_online", lambda: True)
+    monkeypatch.setattr(network, "is_online", lambda: True)
     monkeypatch.setattr(catsdogs, "download", fake_download)
     real = catsdogs.petimages_dir("real", root=tmp_path / "real")
     assert len(catsdogs.list_images(real)) == 20 and len(catsdogs.find_corrupt(real)) == 5
     assert sorted(p.name for p in real.iterdir()) == ["PetImages"]  # the zip and the staging folder are gone
-    monkeypatch.setattr(catsdogs, "is_online", lambda: False)
+    monkeypatch.setattr(network, "is_online", lambda: False)
     assert catsdogs.petimages_dir("auto", root=real) == real  # already there: used offline, silently
     assert capsys.readouterr().out == ""

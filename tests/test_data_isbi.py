@@ -6,6 +6,7 @@ import pytest
 import tifffile
 
 from coursekit.data import isbi
+from coursekit import network
 from coursekit.network import OfflineError
 
 
@@ -116,7 +117,7 @@ def test_real_source_downloads_from_the_url_in_the_environment(tmp_path, monkeyp
         dest.write_bytes(b"tif")
         return dest
 
-    monkeypatch.setattr(isbi, "is_online", lambda: True)
+    monkeypatch.setattr(network, "is_online", lambda: True)
     monkeypatch.setattr(isbi, "download", fake_download)
     monkeypatch.setenv("COURSEKIT_ISBI_URL", "https://mirror.example/isbi")
     assert isbi.isbi_dir("real", root=tmp_path) == tmp_path
@@ -135,9 +136,9 @@ def test_a_synthetic_folder_is_written_once_and_never_taken_for_the_real_one(tmp
     assert (root / "train-volume.tif").stat().st_mtime_ns == stamp  # not written again
     with pytest.raises(OfflineError):
         isbi.isbi_dir("real", root=tmp_path)  # the synthetic files there do not count as real
-    monkeypatch.setattr(isbi, "is_online", lambda: True)
+    monkeypatch.setattr(network, "is_online", lambda: True)
     monkeypatch.setattr(isbi, "download", lambda url, dest: dest.write_bytes(b"real") and dest)
     assert isbi.isbi_dir("real", root=tmp_path) == tmp_path
     assert (tmp_path / "train-labels.tif").read_bytes() == b"real" and not (tmp_path / isbi.MARKER).exists()
-    monkeypatch.setattr(isbi, "is_online", lambda: False)
+    monkeypatch.setattr(network, "is_online", lambda: False)
     assert isbi.isbi_dir(root=tmp_path) == tmp_path  # auto: a real copy on disk is used offline

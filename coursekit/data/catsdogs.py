@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from coursekit.data._source import pick_source
 from coursekit.data._synthetic import cached_dataset
-from coursekit.network import OfflineError, download, is_online
+from coursekit.network import download
 from coursekit.paths import data_home
 
 CLASS_NAMES = ("cat", "dog")
@@ -223,6 +224,7 @@ def _has_real(root: Path) -> bool:
 
 def _download_real(root: Path) -> None:
     """Microsoft's zip, extracted next to it and then moved into place (the zip is deleted)."""
+    (root / MARKER).unlink(missing_ok=True)  # a synthetic set here is replaced
     zip_path = download(REAL_URL, root / Path(REAL_URL).name)
     staging = root / ".extracting"
     shutil.rmtree(staging, ignore_errors=True)
@@ -241,25 +243,9 @@ def petimages_dir(source: str = "auto", root=None) -> Path:
     "synthetic" (generated in the same layout, cached; into root when given),
     or "auto" (the real set when it is already downloaded or the network is up).
     """
-    if source not in ("auto", "real", "synthetic"):
-        raise ValueError(f"source must be 'auto', 'real' or 'synthetic', not {source!r}")
     real_root = Path(root or data_home() / "petimages-real")
-    if source == "auto":
-        if _has_real(real_root) or is_online():
-            return petimages_dir("real", root)
-        synthetic = _synthetic_root(root)
-        print(f"no network: using the synthetic PetImages (cats vs dogs) in {synthetic}")
-        return synthetic
-    if source == "synthetic":
-        return _synthetic_root(root)
-    if not _has_real(real_root):
-        if not is_online():
-            raise OfflineError(f"no network: the real PetImages cannot be downloaded. Use source='synthetic' "
-                               f"(or 'auto'), or download {REAL_URL} elsewhere and unzip it into {real_root}")
-        real_root.mkdir(parents=True, exist_ok=True)
-        (real_root / MARKER).unlink(missing_ok=True)
-        _download_real(real_root)
-    return real_root
+    return pick_source(source, "PetImages (cats vs dogs)", real_root, _has_real, lambda: _synthetic_root(root),
+                       _download_real, f"download {REAL_URL} elsewhere and unzip it into {real_root}")
 
 
 def _synthetic_root(root) -> Path:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coursekit.data._source import pick_source
 from coursekit.data._synthetic import cached_dataset
-from coursekit.network import OfflineError, is_online
 from coursekit.paths import data_home
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -153,23 +153,12 @@ def fashion_root(source: str = "auto", root=None) -> Path:
     "synthetic" (generated in the real file format, cached; into root when given),
     or "auto" (the real set when it is already downloaded or the network is up).
     """
-    if source not in ("auto", "real", "synthetic"):
-        raise ValueError(f"source must be 'auto', 'real' or 'synthetic', not {source!r}")
     real_root = Path(root or data_home() / "fashionmnist-real")
-    if source == "auto":
-        if _has_real(real_root) or is_online():
-            return fashion_root("real", root)
-        synthetic = _synthetic_root(root)
-        print(f"no network: using the synthetic FashionMNIST in {synthetic}")
-        return synthetic
-    if source == "synthetic":
-        return _synthetic_root(root)
-    if _has_real(real_root):
-        return real_root
-    if not is_online():
-        raise OfflineError(f"no network: the real FashionMNIST cannot be downloaded. Use source='synthetic' "
-                           f"(or 'auto'), or copy its four raw files ({', '.join(RAW_FILES)}) into "
-                           f"{real_root / 'FashionMNIST' / 'raw'}")
+    return pick_source(source, "FashionMNIST", real_root, _has_real, lambda: _synthetic_root(root), _download_real,
+                       f"copy its four raw files ({', '.join(RAW_FILES)}) into {real_root / 'FashionMNIST' / 'raw'}")
+
+
+def _download_real(real_root: Path) -> None:
     import shutil
 
     import torchvision
@@ -178,7 +167,6 @@ def fashion_root(source: str = "auto", root=None) -> Path:
         shutil.rmtree(real_root / "FashionMNIST")
     for train in (True, False):
         torchvision.datasets.FashionMNIST(real_root, train=train, download=True)
-    return real_root
 
 
 def _synthetic_root(root) -> Path:

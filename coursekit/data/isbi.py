@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
+from coursekit.data._source import pick_source
 from coursekit.data._synthetic import cached_dataset
-from coursekit.network import OfflineError, download, is_online
+from coursekit.network import download
 from coursekit.paths import data_home
 
 URL_ENV = "COURSEKIT_ISBI_URL"
@@ -208,22 +209,12 @@ def isbi_dir(source: str = "auto", root=None) -> Path:
     https://raw.githubusercontent.com/alexklibisz/isbi-2012/master/data/ (a public copy
     of the original stacks), into root or data_home()/isbi2012-real.
     """
-    if source not in ("auto", "real", "synthetic"):
-        raise ValueError(f"source must be 'auto', 'real' or 'synthetic', not {source!r}")
     real_root = Path(root or data_home() / "isbi2012-real")
-    if source == "auto":
-        if _has_real(real_root) or is_online():
-            return isbi_dir("real", root)
-        synthetic = _synthetic_root(root)
-        print(f"no network: using the synthetic ISBI 2012 in {synthetic}")
-        return synthetic
-    if source == "synthetic":
-        return _synthetic_root(root)
-    if _has_real(real_root):
-        return real_root
-    if not is_online():
-        raise OfflineError(f"no network: the real ISBI 2012 stacks cannot be downloaded. Use source='synthetic' "
-                           f"(or 'auto'), or copy {', '.join(FILES)} into {real_root}")
+    return pick_source(source, "ISBI 2012", real_root, _has_real, lambda: _synthetic_root(root), _download_real,
+                       f"copy {', '.join(FILES)} into {real_root}")
+
+
+def _download_real(real_root: Path) -> None:
     if (real_root / MARKER).is_file():  # synthetic files here: replace them all
         for name in FILES + (MARKER,):
             (real_root / name).unlink(missing_ok=True)
@@ -231,7 +222,6 @@ def isbi_dir(source: str = "auto", root=None) -> Path:
     for name in FILES:
         if not (real_root / name).is_file():
             download(base.rstrip("/") + "/" + name, real_root / name)
-    return real_root
 
 
 def _synthetic_root(root) -> Path:

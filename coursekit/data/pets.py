@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coursekit.data._source import pick_source
 from coursekit.data._synthetic import cached_dataset
-from coursekit.network import OfflineError, is_online
 from coursekit.paths import data_home
 
 PET_CLASSES = ("pet", "background", "border")  # trimap values 1, 2, 3 minus one
@@ -207,23 +207,13 @@ def pets_dir(source: str = "auto", root=None) -> Path:
     into root when given), or "auto" (the real set when it is already downloaded or
     the network is up, else the synthetic one, with a one-line notice).
     """
-    if source not in ("auto", "real", "synthetic"):
-        raise ValueError(f"source must be 'auto', 'real' or 'synthetic', not {source!r}")
     real_root = Path(root or data_home() / "oxford-pet-real")
-    if source == "auto":
-        if _has_real(real_root) or is_online():
-            return pets_dir("real", root)
-        synthetic = _synthetic_root(root)
-        print(f"no network: using the synthetic Oxford-IIIT Pet in {synthetic}")
-        return synthetic
-    if source == "synthetic":
-        return _synthetic_root(root)
-    if _has_real(real_root):
-        return real_root
-    if not is_online():
-        raise OfflineError("no network: the real Oxford-IIIT Pet cannot be downloaded. Use source='synthetic' "
-                           "(or 'auto'), or extract images.tar.gz and annotations.tar.gz from "
-                           f"https://www.robots.ox.ac.uk/~vgg/data/pets/ into {real_root / 'oxford-iiit-pet'}")
+    return pick_source(source, "Oxford-IIIT Pet", real_root, _has_real, lambda: _synthetic_root(root), _download_real,
+                       "extract images.tar.gz and annotations.tar.gz from "
+                       f"https://www.robots.ox.ac.uk/~vgg/data/pets/ into {real_root / 'oxford-iiit-pet'}")
+
+
+def _download_real(real_root: Path) -> None:
     import shutil
 
     import torchvision
@@ -231,7 +221,6 @@ def pets_dir(source: str = "auto", root=None) -> Path:
     if (real_root / "oxford-iiit-pet" / MARKER).is_file():  # torchvision would take our files for the real ones
         shutil.rmtree(real_root / "oxford-iiit-pet")
     torchvision.datasets.OxfordIIITPet(real_root, target_types="segmentation", download=True)
-    return real_root
 
 
 def _synthetic_root(root) -> Path:
