@@ -7,6 +7,7 @@ order the model uses it, gets values drawn from its position and its (in, out, k
 shape, so a correct model built any way gets the reference's weights ("transplanted").
 """
 import numpy as np
+from probes_common import weight_map_facts
 
 import keras
 
@@ -246,44 +247,7 @@ def probe_training_sanity(ns, ctx):
     return {"losses": np.asarray(losses), "device": device}
 
 
-# ----- the border weight map (NumPy; the same probe in both frameworks) -----
-
-def _cells_image(seed: int, size: int, n_cells: int, gap: int) -> np.ndarray:
-    """Instance labels: Voronoi cells 1..n separated by background (0) lines about gap pixels wide."""
-    from scipy import ndimage
-
-    rng = np.random.default_rng(seed)
-    marks = np.zeros((size, size), np.int32)
-    points = rng.integers(0, size, size=(n_cells, 2))
-    marks[points[:, 0], points[:, 1]] = np.arange(1, n_cells + 1)
-    indices = ndimage.distance_transform_edt(marks == 0, return_distances=False, return_indices=True)
-    cells = marks[indices[0], indices[1]]
-    edge = np.zeros(cells.shape, bool)
-    edge[:-1] |= cells[:-1] != cells[1:]
-    edge[:, :-1] |= cells[:, :-1] != cells[:, 1:]
-    return np.where(ndimage.distance_transform_edt(~edge) <= gap / 2, 0, cells)
-
-
-def _label_images() -> dict:
-    two = np.zeros((24, 30), np.int32)
-    two[4:20, 3:13], two[6:18, 15:27] = 1, 2  # two cells, two pixels apart
-    one = np.zeros((20, 20), np.int32)
-    one[5:12, 6:15] = 7  # a single cell: no second neighbour, no border term
-    return {
-        "two_cells": two,
-        "voronoi": _cells_image(0, 40, 9, 2).astype(np.int32),
-        "voronoi_uint16": _cells_image(1, 32, 6, 3).astype(np.uint16),
-        "one_cell": one,
-    }
-
+# ----- the border weight map (NumPy: the same facts in both frameworks, from probes_common.py) -----
 
 def probe_weight_map(ns, ctx):
-    images = _label_images()
-    found = {}
-    for name, labels in images.items():
-        found[f"{name}_default"] = np.asarray(ns.border_weight_map(labels.copy()), dtype=np.float64)
-        found[f"{name}_no_border"] = np.asarray(ns.border_weight_map(labels.copy(), w0=0.0), dtype=np.float64)
-    found["voronoi_w5_s3"] = np.asarray(ns.border_weight_map(images["voronoi"].copy(), w0=5.0, sigma=3.0), dtype=np.float64)
-    found["two_cells_w20_s2"] = np.asarray(ns.border_weight_map(images["two_cells"].copy(), w0=20.0, sigma=2.0), dtype=np.float64)
-    found["no_cells"] = np.asarray(ns.border_weight_map(np.zeros((8, 8), np.int32)), dtype=np.float64)
-    return found
+    return weight_map_facts(ns.border_weight_map)
