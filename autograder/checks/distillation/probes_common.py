@@ -28,3 +28,10 @@ def task(seed: int = 0, n: int = 256):
 
 def agreement(student_logits, teacher_logits) -> float:
     return float(np.mean(np.argmax(student_logits, 1) == np.argmax(teacher_logits, 1)))
+
+
+def loss_facts(distillation_loss, student, teacher, labels) -> dict:
+    """The learner's loss for every (T, alpha) case, and for logits scaled by 1000 (overflow)."""
+    values = [float(distillation_loss(student, teacher, labels, t, a)) for t, a in LOSS_CASES]
+    large = float(distillation_loss(student * 1000, teacher * 1000, labels, 2.0, 0.5))
+    return {"values": np.asarray(values), "large": large}

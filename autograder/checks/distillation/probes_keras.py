@@ -3,7 +3,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from probes_common import GRADIENT_CASE, LOSS_CASES, SCALING_TEMPERATURES, agreement, logits, task
+from probes_common import GRADIENT_CASE, SCALING_TEMPERATURES, agreement, logits, loss_facts, task
 
 
 def _tensors(seed=0):
@@ -12,10 +12,7 @@ def _tensors(seed=0):
 
 
 def probe_loss_values(ns, ctx):
-    student, teacher, labels = _tensors(ctx["seed"])
-    values = [float(ns.distillation_loss(student, teacher, labels, t, a)) for t, a in LOSS_CASES]
-    large = float(ns.distillation_loss(student * 1000, teacher * 1000, labels, 2.0, 0.5))
-    return {"values": np.asarray(values), "large": large}
+    return loss_facts(ns.distillation_loss, *_tensors(ctx["seed"]))
 
 
 def _gradient(ns, seed, temperature, alpha):
