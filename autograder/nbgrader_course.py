@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from autograder.exercise import REPO, load_exercise
@@ -70,8 +71,12 @@ def grade_assignment(course: Path, assignment: str, workers: int = 2):
 def record_in_gradebook(course: Path, assignment: str, grades) -> None:
     """Each check is a grade cell of the assignment's notebook; its points are the auto score."""
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
 
-    with Gradebook(f"sqlite:///{course}/gradebook.db") as gradebook:
+    # nbgrader 0.9's add_submission builds its objects before adding them to the session,
+    # which SQLAlchemy 2 reports as "not in session"; the rows are written all the same.
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course}/gradebook.db") as gradebook:
+        warnings.filterwarnings("ignore", "Object of type .* not in session", SAWarning)
         gradebook.update_or_create_assignment(assignment)
         gradebook.update_or_create_notebook(assignment, assignment)
         for check in grades[0].checks if grades else []:
