@@ -53,13 +53,15 @@ def run_checks(checks_file: Path, got: Path, want: Path, visible_only: bool = Fa
         results = Path(tmp) / "results.json"
         command = [
             sys.executable, "-m", "pytest", str(checks_file), "-p", "autograder.checking",
-            "--got", str(got), "--want", str(want), "--results", str(results),
+            "--got", str(got.resolve()), "--want", str(want.resolve()), "--results", str(results),
             "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=", "--import-mode=importlib",
             "-o", "python_files=checks.py", "-o", "python_functions=check_*",
             "--rootdir", str(checks_file.parent), "-c", os.devnull,
         ]
         if visible_only:
             command.append("--visible-only")
+        # pytest runs in the checks' folder: got and want are resolved above so a relative
+        # --out (the README's default grades/) still points at them.
         finished = subprocess.run(command, capture_output=True, text=True, cwd=checks_file.parent)
         if finished.returncode not in (0, 1) or not results.exists():  # 0: all passed, 1: some failed
             raise RuntimeError(f"the checks did not run:\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}")
