@@ -9,7 +9,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from autograder.exercise import Exercise
+from autograder.exercise import CourseError, Exercise
 from autograder.grading import Grade, file_hash, grade_submission, reference_run
 from autograder.report import summary_table, write_gradebook, write_learner_reports
 from autograder.sandbox import STOP, Interrupted
@@ -44,7 +44,7 @@ def grade_folder(exercise: Exercise, submissions: Path, out: Path, workers: int 
     out.mkdir(parents=True, exist_ok=True)
     todo = find_submissions(submissions)
     if not todo:
-        raise SystemExit(f"no submissions (.ipynb or .py) in {submissions}")
+        raise CourseError(f"no submissions (.ipynb or .py) in {submissions}")
     data = exercise.prepare_data()
     cache = out / ".reference"
     cache.mkdir(exist_ok=True)

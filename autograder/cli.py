@@ -13,14 +13,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.exercise import REPO, exercise_slugs, load_exercise
+from autograder.exercise import REPO, CourseError, exercise_for_file, exercise_slugs, load_exercise
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except CourseError as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,15 +97,6 @@ def _check(args) -> int:
     slug = args.exercise or exercise_for_file(args.notebook)
     print(check_notebook(args.notebook, slug, visible_only=not args.hidden))
     return 0
-
-
-def exercise_for_file(path: Path) -> str:
-    """pytorch_data.ipynb -> pytorch_data; unet_keras.ipynb -> unet."""
-    stem = Path(path).stem
-    for slug in sorted(exercise_slugs(), key=len, reverse=True):
-        if stem == slug or stem.startswith(slug + "_"):
-            return slug
-    raise SystemExit(f"cannot tell the exercise of {path.name}; pass --exercise (one of {', '.join(exercise_slugs())})")
 
 
 def _gradescope_zip(args) -> int:

@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.read import Cell
+
+
+class CourseError(Exception):
+    """A user's mistake (an unknown exercise, a missing folder): the command line prints the
+    message as one line and exits non-zero; the library never exits by itself."""
 from autograder.sandbox import Limits
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,9 +71,18 @@ class Exercise:
 def load_exercise(slug: str) -> Exercise:
     if not (CHECKS / slug / "__init__.py").is_file():
         known = ", ".join(exercise_slugs()) or "none"
-        raise SystemExit(f"no exercise named {slug!r}; known exercises: {known}")
+        raise CourseError(f"no exercise named {slug!r}; known exercises: {known}")
     return importlib.import_module(f"autograder.checks.{slug}").EXERCISE
 
 
 def exercise_slugs() -> list[str]:
     return sorted(p.parent.name for p in CHECKS.glob("*/__init__.py"))
+
+
+def exercise_for_file(path: Path) -> str:
+    """pytorch_data.ipynb -> pytorch_data; unet_keras.ipynb -> unet."""
+    stem = Path(path).stem
+    for slug in sorted(exercise_slugs(), key=len, reverse=True):
+        if stem == slug or stem.startswith(slug + "_"):
+            return slug
+    raise CourseError(f"cannot tell the exercise of {Path(path).name}; pass --exercise (one of {', '.join(exercise_slugs())})")

@@ -49,7 +49,7 @@ def make_course(course: Path) -> list[str]:
 def grade_assignment(course: Path, assignment: str, workers: int = 2):
     """Grade submitted/<student>/<assignment>/ with our grader; record it in the gradebook."""
     from autograder.batch import grade_folder
-    from autograder.cli import exercise_for_file
+    from autograder.exercise import exercise_for_file
 
     course = course.resolve()
     exercise = load_exercise(exercise_for_file(Path(f"{assignment}.ipynb")))
