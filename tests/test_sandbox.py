@@ -83,7 +83,7 @@ def test_memory_is_limited(run):
 
 @needs_root
 def test_runs_as_nobody_without_network_or_answers(run):
-    assert isolation_level() == "namespace"
+    assert isolation_level() == "root"
     assert int(run.values["probe_a_identity"]["uid"]) == 65534
     assert not run.values["probe_c_network"]["connected"]
     view = run.values["probe_b_view"]
