@@ -1,37 +1,62 @@
 """VGG16 with ImageNet weights when they can be had, random weights (and one line saying so) when not.
 
-weights: "auto" (ImageNet when the file is cached or the network is up), "imagenet"
-(OfflineError when neither), or "random". Each builder returns (model, pretrained).
+weights: "auto" (ImageNet when the file is cached or can be downloaded), "imagenet"
+(network.DownloadError, saying why and what to do, when neither), or "random".
+Each builder returns (model, pretrained).
 """
+import contextlib
 import os
+import socket
 from pathlib import Path
 
-from coursekit.network import OfflineError, is_online
+from coursekit import network
+from coursekit.network import DownloadError
 
 KERAS_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-NO_WEIGHTS_MESSAGE = "no network: VGG16 ImageNet weights unavailable, using random weights (transfer learning will not help)"
+KERAS_NOTOP_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + KERAS_NOTOP_FILE
+NO_WEIGHTS = "VGG16 ImageNet weights unavailable, using random weights (transfer learning will not help)"
 CHOICES = ("auto", "imagenet", "random")
 
 
-def _use_imagenet(weights: str, cached: bool, where: Path) -> bool:
+def _use_imagenet(weights: str, cached: bool, where: Path, url: str) -> bool:
     """Whether to load ImageNet weights; prints the one-line notice when "auto" cannot."""
     if weights not in CHOICES:
         raise ValueError(f"weights must be one of {CHOICES}, not {weights!r}")
     if weights == "random":
         return False
-    if cached or is_online():
+    if cached:
         return True
-    if weights == "imagenet":
-        raise OfflineError(f"no network: VGG16 ImageNet weights cannot be downloaded. Use weights='random' "
-                           f"(or 'auto'), or copy the file to {where}")
-    print(NO_WEIGHTS_MESSAGE)
-    return False
+    try:
+        network.open_url(url).close()  # the weights' own URL, through the proxy settings in use
+        return True
+    except DownloadError as error:
+        if weights == "imagenet":
+            error.hint = f"Use weights='random' (or 'auto'), or download it by hand to {where}"
+            raise
+        print(f"{error.problem} ({url}): {NO_WEIGHTS}")
+        return False
+
+
+def _creatable(folder: str) -> bool:
+    """Writable, or creatable in its nearest existing parent (as Keras makes its folder on import)."""
+    path = Path(folder).expanduser()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return os.access(path, os.W_OK)
 
 
 def keras_weights_path() -> Path:
-    """Where Keras keeps the VGG16 ImageNet weights without the top ($KERAS_HOME or ~/.keras)."""
-    home = os.environ.get("KERAS_HOME") or Path.home() / ".keras"
-    return Path(home) / "models" / KERAS_NOTOP_FILE
+    """Where Keras keeps and looks for the VGG16 ImageNet weights without the top.
+
+    Keras 3's own rule (keras.src.backend.config and keras.utils.get_file): $KERAS_HOME, else
+    ~/.keras, else /tmp/.keras when the home folder is not writable; and /tmp/.keras whenever the
+    chosen folder cannot be written.
+    """
+    home = os.path.expanduser("~")
+    folder = os.environ.get("KERAS_HOME") or os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+    if not _creatable(folder):
+        folder = "/tmp/.keras"
+    return Path(folder).expanduser() / "models" / KERAS_NOTOP_FILE
 
 
 def torch_weights_path() -> Path:
@@ -42,18 +67,31 @@ def torch_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG16_Weights.IMAGENET1K_V1.url).name
 
 
-def _build(make, weights: str, path: Path):
+@contextlib.contextmanager
+def _read_timeout():
+    """Keras and torch.hub open their downloads without a timeout: give their sockets one while
+    they download, so a server that stops sending cannot hang the notebook."""
+    before = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(before or network.READ_TIMEOUT)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(before)
+
+
+def _build(make, weights: str, path: Path, url: str):
     """(make(pretrained), pretrained); with "auto", a failed download falls back to random weights."""
-    pretrained = _use_imagenet(weights, path.is_file(), path)
-    if not pretrained:
+    if not _use_imagenet(weights, path.is_file(), path, url):
         return make(False), False
     try:
-        return make(True), True
-    except Exception as error:  # Keras raises a bare Exception when a download fails
+        with _read_timeout():
+            return make(True), True
+    except Exception as error:  # Keras raises a bare Exception when a download fails, torch a URLError or RuntimeError
+        problem = f"the download or the file failed ({type(error).__name__}: {error})"
         if weights != "auto":
-            raise
-        print(f"VGG16 ImageNet weights could not be loaded ({error}); using random weights "
-              f"(transfer learning will not help)")
+            raise DownloadError(url, problem, f"Use weights='random' (or 'auto'), or download it by hand to "
+                                              f"{path}") from error
+        print(f"{problem} ({url}): {NO_WEIGHTS}")
         return make(False), False
 
 
@@ -65,7 +103,7 @@ def keras_vgg16_base(input_shape=(150, 150, 3), weights: str = "auto"):
         return keras.applications.VGG16(include_top=False, weights="imagenet" if pretrained else None,
                                         input_shape=tuple(input_shape))
 
-    return _build(make, weights, keras_weights_path())
+    return _build(make, weights, keras_weights_path(), KERAS_NOTOP_URL)
 
 
 def torch_vgg16(weights: str = "auto"):
@@ -75,4 +113,4 @@ def torch_vgg16(weights: str = "auto"):
     def make(pretrained):
         return vgg16(weights=VGG16_Weights.IMAGENET1K_V1 if pretrained else None)
 
-    return _build(make, weights, torch_weights_path())
+    return _build(make, weights, torch_weights_path(), VGG16_Weights.IMAGENET1K_V1.url)

@@ -17,10 +17,7 @@ except ImportError:
 @pytest.fixture(autouse=True)
 def offline(monkeypatch, tmp_path_factory):
     """Force the synthetic data path and fail any test that opens a connection."""
-    monkeypatch.setenv("COURSEKIT_OFFLINE", "1")
-    from coursekit import network
-
-    network.is_online.cache_clear()
+    monkeypatch.setenv("COURSEKIT_OFFLINE", "1")  # coursekit.network caches nothing to clear
 
     def refuse(*args, **kwargs):
         raise AssertionError(f"a test tried to use the network: {args!r}")
@@ -28,8 +25,7 @@ def offline(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     yield
-    monkeypatch.undo()  # a test may have replaced is_online itself
-    network.is_online.cache_clear()
+    monkeypatch.undo()
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from coursekit.data import catsdogs
-from coursekit import network
 from coursekit.network import OfflineError
+from local_http import assert_offline_notice
 
 N = 100  # per class
 
@@ -117,7 +117,7 @@ def test_nearest_centroid_on_16x16_pixels_beats_chance(root):
 
 def test_offline_auto_says_so_and_uses_the_synthetic_set(cache, capsys):
     folder = catsdogs.petimages_dir()
-    assert capsys.readouterr().out == f"no network: using the synthetic PetImages (cats vs dogs) in {folder}\n"
+    assert_offline_notice(capsys.readouterr().out, "PetImages (cats vs dogs)", folder)
     assert folder.parent == cache / "synthetic"
     assert len(catsdogs.list_images(folder)) == 24
     assert catsdogs.petimages_dir("synthetic") == folder  # cached: the same folder, no second write
@@ -131,24 +131,44 @@ def test_offline_real_raises_a_helpful_error(cache):
         catsdogs.petimages_dir("kaggle")
 
 
-def test_real_path_unzips_microsofts_layout(tmp_path, monkeypatch, capsys):
-    """The real branch end to end, with the download faked by a zip in the real layout."""
-    import shutil
+def damaged_exif_jpeg(path: Path) -> Path:
+    """A readable JPEG, 40 wide and 20 high, whose EXIF says "rotate 90°" (orientation 6) but
+    whose first IFD entry is damaged: its tag reads ImageWidth (a number) while it holds the
+    camera's name (text). PIL reads the pixels; ImageOps.exif_transpose raises struct.error."""
+    import io
 
-    source = catsdogs.write_synthetic_petimages(tmp_path / "made", n_per_class=10)
-    (source / catsdogs.MARKER).unlink()
-    (source / "readme[1].txt").write_text("as in the real zip\n")
-    archive = shutil.make_archive(str(tmp_path / "zip"), "zip", source)
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"  # Make: the first entry of IFD0
+    exif[0x0112] = 6
+    exif[0x8769] = {0x9003: "2020:01:01 00:00:00"}  # an Exif sub-IFD (DateTimeOriginal), as cameras write
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 30, 30)).save(buffer, "JPEG", exif=exif.tobytes())
+    data = bytearray(buffer.getvalue())
+    tiff = data.index(b"Exif\0\0") + 6  # the TIFF header: byte order, 42, offset of IFD0
+    order = "big" if data[tiff:tiff + 2] == b"MM" else "little"
+    ifd = tiff + int.from_bytes(data[tiff + 4:tiff + 8], order)
+    assert int.from_bytes(data[ifd + 2:ifd + 4], order) == 0x010F  # entry 0 (after the entry count): Make
+    data[ifd + 2:ifd + 4] = (0x0100).to_bytes(2, order)  # now ImageWidth, still holding "Camera"
+    path.write_bytes(bytes(data))
+    return path
 
-    def fake_download(url, dest):
-        assert url == catsdogs.REAL_URL
-        return Path(shutil.copy(archive, dest))
 
-    monkeypatch.setattr(network, "is_online", lambda: True)
-    monkeypatch.setattr(catsdogs, "download", fake_download)
-    real = catsdogs.petimages_dir("real", root=tmp_path / "real")
-    assert len(catsdogs.list_images(real)) == 20 and len(catsdogs.find_corrupt(real)) == 5
-    assert sorted(p.name for p in real.iterdir()) == ["PetImages"]  # the zip and the staging folder are gone
-    monkeypatch.setattr(network, "is_online", lambda: False)
-    assert catsdogs.petimages_dir("auto", root=real) == real  # already there: used offline, silently
-    assert capsys.readouterr().out == ""
+def test_a_damaged_exif_block_keeps_the_picture_unrotated(tmp_path):
+    import struct
+
+    from PIL import ImageOps
+
+    path = damaged_exif_jpeg(tmp_path / "damaged.jpg")
+    with Image.open(path) as image:  # the case is real: PIL itself fails on it
+        image.load()
+        with pytest.raises(struct.error):
+            ImageOps.exif_transpose(image)
+    pixels = catsdogs.decode_image(path, size=None)
+    assert pixels.shape == (20, 40, 3)  # not rotated, not dropped
+    assert abs(int(pixels[..., 0].mean()) - 200) < 5
+    assert catsdogs.decode_image(path).shape == (150, 150, 3)
+    upright = tmp_path / "upright.jpg"  # a sound orientation tag is still applied
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (40, 20)).save(upright, "JPEG", exif=exif.tobytes())
+    assert catsdogs.decode_image(upright, size=None).shape == (40, 20, 3)

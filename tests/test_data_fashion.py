@@ -6,6 +6,7 @@ import pytest
 
 from coursekit.data import fashion
 from coursekit.network import OfflineError
+from local_http import assert_offline_notice
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +118,7 @@ def test_nearest_centroid_beats_chance_but_is_not_perfect(root):
 def test_offline_auto_says_so_and_uses_the_synthetic_set(cache, root, capsys):
     assert fashion.fashion_root() == root
     out = capsys.readouterr().out
-    assert out == f"no network: using the synthetic FashionMNIST in {root}\n"
+    assert_offline_notice(out, "FashionMNIST", root)
     assert not (cache / "fashionmnist-real").exists()  # nothing tried to download (conftest also blocks sockets)
 
 

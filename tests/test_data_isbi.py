@@ -6,8 +6,8 @@ import pytest
 import tifffile
 
 from coursekit.data import isbi
-from coursekit import network
 from coursekit.network import OfflineError
+from local_http import assert_offline_notice
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_extract_patches_tiles_every_slice(train):
 def test_auto_offline_says_so_and_uses_synthetic(data_home, monkeypatch, capsys):
     monkeypatch.setenv("COURSEKIT_DATA", str(data_home))
     root = isbi.isbi_dir()
-    assert capsys.readouterr().out == f"no network: using the synthetic ISBI 2012 in {root}\n"
+    assert_offline_notice(capsys.readouterr().out, "ISBI 2012", root)
     assert all((root / name).is_file() for name in isbi.FILES)
 
 
@@ -106,24 +106,6 @@ def test_real_offline_raises_with_what_to_do(data_home, monkeypatch):
     monkeypatch.setenv("COURSEKIT_DATA", str(data_home))
     with pytest.raises(OfflineError, match="train-volume.tif"):
         isbi.isbi_dir("real")
-
-
-def test_real_source_downloads_from_the_url_in_the_environment(tmp_path, monkeypatch):
-    fetched = []
-
-    def fake_download(url, dest):
-        fetched.append(url)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(b"tif")
-        return dest
-
-    monkeypatch.setattr(network, "is_online", lambda: True)
-    monkeypatch.setattr(isbi, "download", fake_download)
-    monkeypatch.setenv("COURSEKIT_ISBI_URL", "https://mirror.example/isbi")
-    assert isbi.isbi_dir("real", root=tmp_path) == tmp_path
-    assert fetched == [f"https://mirror.example/isbi/{name}" for name in isbi.FILES]
-    isbi.isbi_dir("real", root=tmp_path)  # already there: nothing fetched again
-    assert len(fetched) == 3
 
 
 def test_a_synthetic_folder_is_written_once_and_never_taken_for_the_real_one(tmp_path, monkeypatch):
@@ -136,9 +118,9 @@ def test_a_synthetic_folder_is_written_once_and_never_taken_for_the_real_one(tmp
     assert (root / "train-volume.tif").stat().st_mtime_ns == stamp  # not written again
     with pytest.raises(OfflineError):
         isbi.isbi_dir("real", root=tmp_path)  # the synthetic files there do not count as real
-    monkeypatch.setattr(network, "is_online", lambda: True)
-    monkeypatch.setattr(isbi, "download", lambda url, dest: dest.write_bytes(b"real") and dest)
-    assert isbi.isbi_dir("real", root=tmp_path) == tmp_path
-    assert (tmp_path / "train-labels.tif").read_bytes() == b"real" and not (tmp_path / isbi.MARKER).exists()
-    monkeypatch.setattr(network, "is_online", lambda: False)
+    (root / isbi.MARKER).unlink()  # as if real files in the real format had been copied here
+    monkeypatch.setattr(isbi, "EXPECTED_SHAPE", (2, 64, 64))
     assert isbi.isbi_dir(root=tmp_path) == tmp_path  # auto: a real copy on disk is used offline
+    (root / "train-labels.tif").write_bytes(b"<html>")  # a damaged copy is not trusted
+    with pytest.raises(OfflineError):
+        isbi.isbi_dir("real", root=tmp_path)

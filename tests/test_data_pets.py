@@ -5,6 +5,7 @@ from PIL import Image
 
 from coursekit.data import pets
 from coursekit.network import OfflineError
+from local_http import assert_offline_notice
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,7 @@ def test_a_colour_rule_beats_the_majority_class(root):
 def test_auto_offline_says_so_and_uses_synthetic(data_home, monkeypatch, capsys):
     monkeypatch.setenv("COURSEKIT_DATA", str(data_home))
     root = pets.pets_dir()
-    assert capsys.readouterr().out == f"no network: using the synthetic Oxford-IIIT Pet in {root}\n"
+    assert_offline_notice(capsys.readouterr().out, "Oxford-IIIT Pet", root)
     assert (root / "oxford-iiit-pet" / "annotations" / "trimaps").is_dir()
 
 
@@ -121,7 +122,7 @@ def test_a_synthetic_folder_is_written_once_and_never_taken_for_the_real_one(tmp
     trimap = root / "oxford-iiit-pet" / "annotations" / "trimaps" / "Abyssinian_1.png"
     stamp = trimap.stat().st_mtime_ns
     assert pets.pets_dir(root=tmp_path) == root
-    assert "no network: using the synthetic Oxford-IIIT Pet" in capsys.readouterr().out
+    assert_offline_notice(capsys.readouterr().out, "Oxford-IIIT Pet", root)
     assert trimap.stat().st_mtime_ns == stamp  # not written again
     with pytest.raises(OfflineError):
         pets.pets_dir("real", root=tmp_path)  # the synthetic files there do not count as real

@@ -1,13 +1,16 @@
-"""VGG16 builders: offline, "auto" says so and gives random weights; "imagenet" refuses."""
+"""VGG16 builders: offline, "auto" says so and gives random weights; "imagenet" refuses.
+Whether the weights can be downloaded is asked of their own URL (here a local server)."""
 import contextlib
 import io
 
 import pytest
 
-from coursekit import network, weights
-from coursekit.network import OfflineError
+from coursekit import weights
+from coursekit.network import DownloadError, OfflineError
+from local_http import Site, closed_port, loopback_only  # noqa: F401  (a fixture)
 
-NOTICE = "no network: VGG16 ImageNet weights unavailable, using random weights (transfer learning will not help)\n"
+NOTICE = ("offline (COURSEKIT_OFFLINE=1 is set) ({url}): VGG16 ImageNet weights unavailable, using random "
+          "weights (transfer learning will not help)\n")
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +28,6 @@ def build_offline(build, **kwargs):
         mp.setenv("COURSEKIT_OFFLINE", "1")  # module fixtures start before the autouse offline one
         mp.setenv("KERAS_HOME", "/nonexistent/keras")
         mp.setenv("TORCH_HOME", "/nonexistent/torch")
-        network.is_online.cache_clear()
         model, pretrained = build(**kwargs)
     return model, pretrained, out.getvalue()
 
@@ -44,7 +46,7 @@ def test_keras_offline_auto_gives_a_random_base_of_the_right_shape(keras_base):
     import numpy as np
 
     base, pretrained, printed = keras_base
-    assert pretrained is False and printed == NOTICE
+    assert pretrained is False and printed == NOTICE.format(url=weights.KERAS_NOTOP_URL)
     assert base.output_shape == (None, 1, 1, 512)
     assert len(base.layers) == 19 and base.count_params() == 14_714_688
     assert base.predict(np.zeros((1, 32, 32, 3), "float32"), verbose=0).shape == (1, 1, 1, 512)
@@ -54,7 +56,7 @@ def test_torch_offline_auto_gives_a_random_vgg16_of_the_right_shape(torch_model)
     import torch
 
     model, pretrained, printed = torch_model
-    assert pretrained is False and printed == NOTICE
+    assert pretrained is False and printed == NOTICE.format(url="https://download.pytorch.org/models/vgg16-397923af.pth")
     assert sum(p.numel() for p in model.parameters()) == 138_357_544
     with torch.no_grad():
         assert model.features(torch.zeros(1, 3, 32, 32)).shape == (1, 512, 1, 1)
@@ -62,13 +64,39 @@ def test_torch_offline_auto_gives_a_random_vgg16_of_the_right_shape(torch_model)
 
 
 def test_auto_prints_the_one_line_notice(capsys):
-    assert weights._use_imagenet("auto", cached=False, where=weights.keras_weights_path()) is False
-    assert capsys.readouterr().out == NOTICE
+    assert weights._use_imagenet("auto", cached=False, where=weights.keras_weights_path(), url="https://x.org/w") is False
+    assert capsys.readouterr().out == NOTICE.format(url="https://x.org/w")
+
+
+def test_the_weights_own_url_is_asked(loopback_only, capsys, tmp_path):
+    """Reachable: ImageNet. Refused: "auto" says why and gives random weights, "imagenet" raises."""
+    where = tmp_path / "w.h5"
+    with Site({"/w.h5": ("ok", b"weights")}).run() as site:
+        assert weights._use_imagenet("auto", cached=False, where=where, url=site.url + "/w.h5") is True
+        assert site.hits == ["/w.h5"]
+    refused = f"http://127.0.0.1:{closed_port()}/w.h5"
+    assert weights._use_imagenet("auto", cached=False, where=where, url=refused) is False
+    assert capsys.readouterr().out == f"the connection was refused ({refused}): {weights.NO_WEIGHTS}\n"
+    with pytest.raises(DownloadError, match=f"cannot download {refused}: the connection was refused. "
+                                            f"Use weights='random'.*{where}"):
+        weights._use_imagenet("imagenet", cached=False, where=where, url=refused)
+
+
+def test_keras_falls_back_to_tmp_when_home_is_not_writable(monkeypatch, tmp_path):
+    """As Keras does: no writable home (or KERAS_HOME) folder means /tmp/.keras."""
+    monkeypatch.delenv("KERAS_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    assert weights.keras_weights_path() == tmp_path / "home" / ".keras" / "models" / weights.KERAS_NOTOP_FILE
+    monkeypatch.setattr(weights.os, "access", lambda path, mode: not str(path).startswith(str(tmp_path)))
+    assert weights.keras_weights_path() == weights.Path("/tmp/.keras/models") / weights.KERAS_NOTOP_FILE
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # not writable either
+    assert weights.keras_weights_path() == weights.Path("/tmp/.keras/models") / weights.KERAS_NOTOP_FILE
 
 
 def test_cached_weights_are_used_offline_without_the_network(capsys):
-    assert weights._use_imagenet("auto", cached=True, where=weights.keras_weights_path()) is True
-    assert weights._use_imagenet("imagenet", cached=True, where=weights.torch_weights_path()) is True
+    assert weights._use_imagenet("auto", cached=True, where=weights.keras_weights_path(), url="u") is True
+    assert weights._use_imagenet("imagenet", cached=True, where=weights.torch_weights_path(), url="u") is True
     assert capsys.readouterr().out == ""
 
 
@@ -78,14 +106,14 @@ def test_cache_paths_follow_the_frameworks(tmp_path):
 
 
 def test_imagenet_offline_raises_a_helpful_error():
-    with pytest.raises(OfflineError, match="weights='random'.*vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"):
+    with pytest.raises(OfflineError, match="COURSEKIT_OFFLINE=1.*weights='random'.*vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"):
         weights.keras_vgg16_base(input_shape=(32, 32, 3), weights="imagenet")
     with pytest.raises(OfflineError, match="vgg16-397923af.pth"):
         weights.torch_vgg16(weights="imagenet")
 
 
 def test_random_is_silent_and_unknown_choices_are_refused(capsys):
-    assert weights._use_imagenet("random", cached=True, where=weights.keras_weights_path()) is False
+    assert weights._use_imagenet("random", cached=True, where=weights.keras_weights_path(), url="u") is False
     assert capsys.readouterr().out == ""
     with pytest.raises(ValueError, match="weights must be one of"):
-        weights._use_imagenet("pretrained", cached=False, where=weights.keras_weights_path())
+        weights._use_imagenet("pretrained", cached=False, where=weights.keras_weights_path(), url="u")

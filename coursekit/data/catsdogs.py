@@ -14,7 +14,7 @@ import numpy as np
 
 from coursekit.data._source import pick_source
 from coursekit.data._synthetic import cached_dataset
-from coursekit.network import download
+from coursekit.network import DownloadError, download
 from coursekit.paths import data_home
 
 CLASS_NAMES = ("cat", "dog")
@@ -64,7 +64,10 @@ def _open_rgb(path):
 
     with Image.open(path) as image:
         image.load()  # decodes now, so a truncated file fails here
-        image = ImageOps.exif_transpose(image)
+        try:
+            image = ImageOps.exif_transpose(image)
+        except Exception:  # a damaged EXIF block (struct.error and others): keep the picture unrotated
+            image = image.copy()
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         image = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -222,18 +225,34 @@ def _has_real(root: Path) -> bool:
     return all((root / "PetImages" / name).is_dir() for name in FOLDERS) and not (root / MARKER).is_file()
 
 
+def check_zip(path) -> None:
+    """Raise unless path is a whole zip (every member's CRC checked) holding PetImages/Cat and Dog."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        if not all(any(n.startswith(f"PetImages/{folder}/") for n in names) for folder in FOLDERS):
+            raise ValueError("it has no PetImages/Cat and PetImages/Dog folders")
+        broken = archive.testzip()
+        if broken:
+            raise ValueError(f"{broken} in it is damaged (wrong CRC)")
+
+
 def _download_real(root: Path) -> None:
-    """Microsoft's zip, extracted next to it and then moved into place (the zip is deleted)."""
-    (root / MARKER).unlink(missing_ok=True)  # a synthetic set here is replaced
-    zip_path = download(REAL_URL, root / Path(REAL_URL).name)
-    staging = root / ".extracting"
-    shutil.rmtree(staging, ignore_errors=True)
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(staging)
-    shutil.rmtree(root / "PetImages", ignore_errors=True)
-    (staging / "PetImages").rename(root / "PetImages")
+    """Microsoft's zip (checked) into root/.download/, extracted there, then PetImages/ swapped in;
+    the synthetic marker, if any, goes last. The zip is deleted once extracted."""
+    staging = root / ".download"
+    zip_path = download(REAL_URL, staging / Path(REAL_URL).name, check=check_zip)
+    unpacked = staging / "unpacked"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(unpacked)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise DownloadError(REAL_URL, f"could not be extracted ({error})") from None
+    if (root / "PetImages").exists():
+        (root / "PetImages").rename(staging / "replaced")
+    (unpacked / "PetImages").rename(root / "PetImages")
+    (root / MARKER).unlink(missing_ok=True)
     shutil.rmtree(staging)
-    zip_path.unlink()
 
 
 def petimages_dir(source: str = "auto", root=None) -> Path:
@@ -241,11 +260,13 @@ def petimages_dir(source: str = "auto", root=None) -> Path:
 
     source: "real" (Microsoft's zip, about 800 MB, into root or data_home()/petimages-real),
     "synthetic" (generated in the same layout, cached; into root when given),
-    or "auto" (the real set when it is already downloaded or the network is up).
+    or "auto" (the real set when it is already there or can be downloaded, else the synthetic
+    one, with a one-line notice saying why). Microsoft publishes no checksum: the zip is
+    checked whole (its length, every member's CRC, the two folders) before it is extracted.
     """
     real_root = Path(root or data_home() / "petimages-real")
     return pick_source(source, "PetImages (cats vs dogs)", real_root, _has_real, lambda: _synthetic_root(root),
-                       _download_real, f"download {REAL_URL} elsewhere and unzip it into {real_root}")
+                       _download_real, f"download {REAL_URL} by hand and unzip it into {real_root}")
 
 
 def _synthetic_root(root) -> Path:

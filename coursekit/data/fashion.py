@@ -7,6 +7,7 @@ import numpy as np
 
 from coursekit.data._source import pick_source
 from coursekit.data._synthetic import cached_dataset
+from coursekit.network import download_first
 from coursekit.paths import data_home
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -14,6 +15,20 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 SPLITS = {"train": "train", "test": "t10k"}
 RAW_FILES = tuple(f"{prefix}-{kind}-idx{dims}-ubyte" for prefix in SPLITS.values()
                   for kind, dims in (("images", 3), ("labels", 1)))
+# torchvision's mirror (http only), with the sizes and sha256 from TensorFlow Datasets' checksums
+# file; then the dataset's own GitHub repository (https), whose copies are checked by their content.
+MIRRORS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+           "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/")
+DOWNLOADS = {  # the .gz file: (size, sha256, shape of the array inside)
+    "train-images-idx3-ubyte.gz": (26421880, "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                                   (60000, 28, 28)),
+    "train-labels-idx1-ubyte.gz": (29515, "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                                   (60000,)),
+    "t10k-images-idx3-ubyte.gz": (4422102, "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                                  (10000, 28, 28)),
+    "t10k-labels-idx1-ubyte.gz": (5148, "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+                                  (10000,)),
+}
 SYNTHETIC = {"n_train": 2000, "n_test": 500, "seed": 0, "version": 2}  # the cached set's parameters
 MARKER = "SYNTHETIC.txt"  # written beside raw/, so a synthetic folder is never taken for the real one
 
@@ -23,7 +38,10 @@ def read_idx(path) -> np.ndarray:
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
-        data = f.read()
+        return _parse_idx(f.read(), path)
+
+
+def _parse_idx(data: bytes, path: Path) -> np.ndarray:
     if len(data) < 4 or data[:3] != b"\0\0\x08" or not 1 <= data[3] <= 4:
         raise ValueError(f"{path} is not an unsigned-byte IDX file: its magic number is "
                          f"{data[:4].hex() or 'missing'}, expected 00000801 (labels) or 00000803 (images)")
@@ -149,24 +167,46 @@ def _has_real(root: Path) -> bool:
 def fashion_root(source: str = "auto", root=None) -> Path:
     """A folder to pass as `root` to torchvision.datasets.FashionMNIST(..., download=False).
 
-    source: "real" (torchvision's download, into root or data_home()/fashionmnist-real),
-    "synthetic" (generated in the real file format, cached; into root when given),
-    or "auto" (the real set when it is already downloaded or the network is up).
+    source: "real" (the four .gz files, checked and extracted into root or
+    data_home()/fashionmnist-real), "synthetic" (generated in the real file format, cached;
+    into root when given), or "auto" (the real set when it is already there or can be
+    downloaded, else the synthetic one, with a one-line notice saying why).
     """
     real_root = Path(root or data_home() / "fashionmnist-real")
     return pick_source(source, "FashionMNIST", real_root, _has_real, lambda: _synthetic_root(root), _download_real,
-                       f"copy its four raw files ({', '.join(RAW_FILES)}) into {real_root / 'FashionMNIST' / 'raw'}")
+                       f"download {', '.join(DOWNLOADS)} from {MIRRORS[0]} and put them, and each one "
+                       f"gunzipped, into {real_root / 'FashionMNIST' / 'raw'}")
+
+
+def _check_gz(path: Path) -> None:
+    """Raise unless the .gz holds an IDX array of the shape its name calls for."""
+    shape = DOWNLOADS[path.name.removesuffix(".part")][2]  # download() checks the file as <name>.part
+    with gzip.open(path, "rb") as f:
+        found = _parse_idx(f.read(), path).shape
+    if found != shape:
+        raise ValueError(f"it holds an array of shape {found}, not {shape}")
 
 
 def _download_real(real_root: Path) -> None:
+    """The four .gz files (checked) into real_root/.download/, each extracted beside it, then
+    all moved into FashionMNIST/raw/ at once; a synthetic set there is replaced only then."""
     import shutil
 
-    import torchvision
-
-    if _is_synthetic(real_root):  # torchvision would take our files for the real ones
-        shutil.rmtree(real_root / "FashionMNIST")
-    for train in (True, False):
-        torchvision.datasets.FashionMNIST(real_root, train=train, download=True)
+    staging = real_root / ".download"
+    for name, (size, sha256, _) in DOWNLOADS.items():
+        if not (staging / name).is_file():
+            mirrors = [(MIRRORS[0] + name, size, ("sha256", sha256)), (MIRRORS[1] + name, None, None)]
+            download_first(mirrors, staging / name, check=_check_gz)
+    raw = staging / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in DOWNLOADS:
+        with gzip.open(staging / name, "rb") as packed:
+            (raw / name.removesuffix(".gz")).write_bytes(packed.read())
+        (staging / name).rename(raw / name)
+    if (real_root / "FashionMNIST").exists():
+        (real_root / "FashionMNIST").rename(staging / "replaced")
+    (staging / "FashionMNIST").rename(real_root / "FashionMNIST")
+    shutil.rmtree(staging)
 
 
 def _synthetic_root(root) -> Path:

@@ -15,6 +15,14 @@ URL_ENV = "COURSEKIT_ISBI_URL"
 # repository keeps the three original stacks in data/.
 DEFAULT_URL = "https://raw.githubusercontent.com/alexklibisz/isbi-2012/master/data/"
 FILES = ("train-volume.tif", "train-labels.tif", "test-volume.tif")
+# Git's object ids of the three files in that repository (its tree lists them): a checksum of
+# the exact bytes, checked when the files come from DEFAULT_URL. Any copy is checked for its content.
+GIT_BLOB_IDS = {
+    "train-volume.tif": "358e48bed4f747c20da43251eb7138727d98cec3",
+    "train-labels.tif": "74ab9858c0be80842c94c41c6fb980aab49e9558",
+    "test-volume.tif": "3e3612ff0786d278b4d2712a29383c7ca58288ad",
+}
+EXPECTED_SHAPE = (30, 512, 512)  # every real stack: 30 sections of 512 x 512, uint8
 SYNTHETIC = {"n_slices": 30, "size": 512, "seed": 0, "version": 2}  # the cached set's parameters
 MARKER = "SYNTHETIC.txt"  # written beside the TIFFs, so a synthetic folder is never taken for the real one
 
@@ -194,34 +202,66 @@ def write_synthetic_isbi(root, n_slices: int = 30, size: int = 512, seed: int = 
     return root
 
 
+def check_stack(path) -> None:
+    """Raise ValueError unless path is an ISBI stack: EXPECTED_SHAPE, uint8, and for the
+    labels only the values 0 and 255."""
+    import tifffile
+
+    stack = tifffile.imread(path)
+    if stack.shape != EXPECTED_SHAPE or stack.dtype != np.uint8:
+        raise ValueError(f"{Path(path).name} holds {stack.dtype} {stack.shape}, not uint8 {EXPECTED_SHAPE}")
+    if "labels" in Path(path).name and not np.isin(np.unique(stack), (0, 255)).all():
+        raise ValueError(f"{Path(path).name} holds label values other than 0 and 255")
+
+
+def _is_stack(path: Path) -> bool:
+    try:
+        check_stack(path)
+        return True
+    except Exception:  # tifffile's own errors too: not a stack a run may trust
+        return False
+
+
 def _has_real(root: Path) -> bool:
-    return all((root / name).is_file() for name in FILES) and not (root / MARKER).is_file()
+    return not (root / MARKER).is_file() and all(_is_stack(root / name) for name in FILES)
 
 
 def isbi_dir(source: str = "auto", root=None) -> Path:
     """The folder that holds train-volume.tif, train-labels.tif and test-volume.tif.
 
     source: "real", "synthetic" (generated in the same files, cached; into root when
-    given), or "auto" (the real set when it is already downloaded or the network is up,
-    else the synthetic one, with a one-line notice).
+    given), or "auto" (the real set when it is already downloaded or can be, else the
+    synthetic one, with a one-line notice saying why).
     The challenge site (brainiac2.mit.edu/isbi_challenge) is gone, so the real files
     come from $COURSEKIT_ISBI_URL, a folder URL holding the three files, by default
     https://raw.githubusercontent.com/alexklibisz/isbi-2012/master/data/ (a public copy
-    of the original stacks), into root or data_home()/isbi2012-real.
+    of the original stacks), into root or data_home()/isbi2012-real. Each file is checked
+    (its git object id from the default URL; from any URL its shape, type and label values)
+    before it is used.
     """
     real_root = Path(root or data_home() / "isbi2012-real")
+    base = _base_url()
     return pick_source(source, "ISBI 2012", real_root, _has_real, lambda: _synthetic_root(root), _download_real,
-                       f"copy {', '.join(FILES)} into {real_root}")
+                       f"download {', '.join(FILES)} from {base} and copy them into {real_root}")
+
+
+def _base_url() -> str:
+    return (os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/") + "/"
 
 
 def _download_real(real_root: Path) -> None:
-    if (real_root / MARKER).is_file():  # synthetic files here: replace them all
-        for name in FILES + (MARKER,):
-            (real_root / name).unlink(missing_ok=True)
-    base = os.environ.get(URL_ENV) or DEFAULT_URL
+    """Each file into real_root/.download/ (checked there), then all three into place; the
+    synthetic marker, if any, goes last, so a failure never leaves a set a later run trusts."""
+    base = _base_url()
+    staging = real_root / ".download"
     for name in FILES:
-        if not (real_root / name).is_file():
-            download(base.rstrip("/") + "/" + name, real_root / name)
+        if not _is_stack(staging / name):
+            checksum = ("git-sha1", GIT_BLOB_IDS[name]) if base == DEFAULT_URL else None
+            download(base + name, staging / name, checksum=checksum, check=check_stack)
+    for name in FILES:
+        os.replace(staging / name, real_root / name)
+    (real_root / MARKER).unlink(missing_ok=True)
+    staging.rmdir()
 
 
 def _synthetic_root(root) -> Path:

@@ -1,5 +1,5 @@
-"""Oxford-IIIT Pet with its trimaps: torchvision's download when online, else a synthetic
-set in the same layout (<root>/oxford-iiit-pet/images, annotations/trimaps, list files),
+"""Oxford-IIIT Pet with its trimaps: the real archives (checked, from either host) when they
+can be downloaded, else a synthetic set in the same layout (<root>/oxford-iiit-pet/images, annotations/trimaps, list files),
 which torchvision's OxfordIIITPet class reads."""
 from pathlib import Path
 
@@ -7,6 +7,7 @@ import numpy as np
 
 from coursekit.data._source import pick_source
 from coursekit.data._synthetic import cached_dataset
+from coursekit.network import DownloadError, download_first
 from coursekit.paths import data_home
 
 PET_CLASSES = ("pet", "background", "border")  # trimap values 1, 2, 3 minus one
@@ -24,6 +25,21 @@ FUR = {
     "Persian": ((225, 220, 210), "plain"), "Siamese": ((225, 205, 175), "points"),
     "beagle": ((175, 110, 55), "patches"), "pug": ((205, 170, 120), "points"),
     "samoyed": ((240, 238, 232), "plain"), "shiba_inu": ((205, 120, 55), "plain"),
+}
+# The two archives, from the host TensorFlow Datasets uses (its checksums file gives the sizes
+# and sha256) and from the older address torchvision still uses (its md5s, in torchvision's source).
+HOSTS = ("https://thor.robots.ox.ac.uk/~vgg/data/pets/", "https://www.robots.ox.ac.uk/~vgg/data/pets/data/")
+ARCHIVES = {  # name: (url, size, checksum) for each host, in order
+    "images.tar.gz": [
+        (HOSTS[0] + "images.tar.gz", 791918971,
+         ("sha256", "67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d")),
+        (HOSTS[1] + "images.tar.gz", None, ("md5", "5c4f3ee8e5d25df40f4fd59a7f44e54c")),
+    ],
+    "annotations.tar.gz": [
+        (HOSTS[0] + "annotations.tar.gz", 19173078,
+         ("sha256", "52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91")),
+        (HOSTS[1] + "annotations.tar.gz", None, ("md5", "95a8c909bbe2e81eed6a22bccdf3f68f")),
+    ],
 }
 POINTED_EARS = {"samoyed", "shiba_inu"}  # dogs; every cat has them
 LIST_HEADER = (
@@ -202,25 +218,39 @@ def _has_real(root: Path) -> bool:
 def pets_dir(source: str = "auto", root=None) -> Path:
     """The folder that holds oxford-iiit-pet/ (pass it as torchvision's `root`).
 
-    source: "real" (torchvision's download, about 800 MB, into root or
-    data_home()/oxford-pet-real), "synthetic" (generated in the same layout, cached;
-    into root when given), or "auto" (the real set when it is already downloaded or
-    the network is up, else the synthetic one, with a one-line notice).
+    source: "real" (images.tar.gz and annotations.tar.gz, about 810 MB, checked and extracted
+    into root or data_home()/oxford-pet-real), "synthetic" (generated in the same layout,
+    cached; into root when given), or "auto" (the real set when it is already there or can be
+    downloaded, else the synthetic one, with a one-line notice saying why).
     """
     real_root = Path(root or data_home() / "oxford-pet-real")
     return pick_source(source, "Oxford-IIIT Pet", real_root, _has_real, lambda: _synthetic_root(root), _download_real,
-                       "extract images.tar.gz and annotations.tar.gz from "
-                       f"https://www.robots.ox.ac.uk/~vgg/data/pets/ into {real_root / 'oxford-iiit-pet'}")
+                       f"download images.tar.gz and annotations.tar.gz from {HOSTS[0]} (or {HOSTS[1]}) "
+                       f"and extract both into "
+                       f"{real_root / 'oxford-iiit-pet'}")
 
 
 def _download_real(real_root: Path) -> None:
+    """Both archives (checked) into real_root/.download/, extracted there, then swapped in for
+    any oxford-iiit-pet/ already in real_root (a synthetic set): nothing changes until all is whole."""
     import shutil
+    import tarfile
 
-    import torchvision
-
-    if (real_root / "oxford-iiit-pet" / MARKER).is_file():  # torchvision would take our files for the real ones
-        shutil.rmtree(real_root / "oxford-iiit-pet")
-    torchvision.datasets.OxfordIIITPet(real_root, target_types="segmentation", download=True)
+    staging = real_root / ".download"
+    archives = [download_first(mirrors, staging / name) for name, mirrors in ARCHIVES.items()]
+    unpacked = staging / "oxford-iiit-pet"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    try:
+        for archive in archives:
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpacked, filter="data")
+    except (OSError, tarfile.TarError) as error:
+        raise DownloadError(str(archive), f"could not be extracted ({error})") from None
+    old = staging / "replaced"
+    if (real_root / "oxford-iiit-pet").exists():
+        (real_root / "oxford-iiit-pet").rename(old)
+    unpacked.rename(real_root / "oxford-iiit-pet")
+    shutil.rmtree(staging)
 
 
 def _synthetic_root(root) -> Path:
