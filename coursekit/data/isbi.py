@@ -207,11 +207,12 @@ def check_stack(path) -> None:
     labels only the values 0 and 255."""
     import tifffile
 
+    name = Path(path).name.removesuffix(".part")  # download() checks the file as <name>.part
     stack = tifffile.imread(path)
     if stack.shape != EXPECTED_SHAPE or stack.dtype != np.uint8:
-        raise ValueError(f"{Path(path).name} holds {stack.dtype} {stack.shape}, not uint8 {EXPECTED_SHAPE}")
-    if "labels" in Path(path).name and not np.isin(np.unique(stack), (0, 255)).all():
-        raise ValueError(f"{Path(path).name} holds label values other than 0 and 255")
+        raise ValueError(f"{name} holds {stack.dtype} {stack.shape}, not uint8 {EXPECTED_SHAPE}")
+    if "labels" in name and not np.isin(np.unique(stack), (0, 255)).all():
+        raise ValueError(f"{name} holds label values other than 0 and 255")
 
 
 def _is_stack(path: Path) -> bool:
