@@ -10,16 +10,19 @@
   autograder list                       the exercises
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from autograder.exercise import REPO, CourseError, exercise_for_file, exercise_slugs, load_exercise
+from autograder.exercise import COURSE_ENV, CourseError, course_folder, exercise_for_file, exercise_slugs, load_exercise
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    if args.course_folder:
+        os.environ[COURSE_ENV] = str(args.course_folder.resolve())
     try:
         return args.run(args)
     except CourseError as error:
@@ -29,6 +32,8 @@ def main(argv=None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", dest="course_folder", type=Path, metavar="FOLDER",
+                        help=f"the course folder holding solutions/ (default: ${COURSE_ENV}, else the checkout)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     grade = commands.add_parser("grade", help="grade a folder of submissions (default: the bundled samples)")
@@ -67,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     nb_grade.add_argument("--workers", type=int, default=2)
     nb_grade.set_defaults(run=_nbgrader_grade)
 
+    kit = commands.add_parser("learner-kit", help="build the learner's kit: DIR/ with its wheel and the exercise notebooks")
+    kit.add_argument("out", type=Path, metavar="DIR")
+    kit.set_defaults(run=_learner_kit)
+
     listing = commands.add_parser("list", help="list the exercises")
     listing.set_defaults(run=lambda args: print("\n".join(exercise_slugs())) or 0)
     return parser
@@ -92,10 +101,25 @@ def _grade(args) -> int:
 
 
 def _check(args) -> int:
-    from autograder.selfcheck import check_notebook
+    from autograder.report import feedback_text
+    from autograder.selfcheck import check_notebook, still_hidden
 
     slug = args.exercise or exercise_for_file(args.notebook)
-    print(check_notebook(args.notebook, slug, visible_only=not args.hidden))
+    grade = check_notebook(args.notebook, slug, visible_only=not args.hidden)
+    print(feedback_text(grade))
+    if not args.hidden:
+        print(still_hidden(slug))
+    failed = [c.name for c in grade.checks if not c.passed]
+    if failed or not grade.checks:
+        print(f"autograder: failed: {', '.join(failed) or 'nothing could be checked'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _learner_kit(args) -> int:
+    from autograder.learnerkit import build_kit
+
+    print(f"wheel: {build_kit(args.out)}; notebooks: {args.out / 'exercises'}")
     return 0
 
 
@@ -134,9 +158,10 @@ def _nbgrader_grade(args) -> int:
 def _generate(args) -> int:
     from autograder.generate import generate_all
 
-    stale = generate_all(REPO, check_only=args.check)
+    course = course_folder()
+    stale = generate_all(course, check_only=args.check)
     for path in stale:
-        print(f"{'out of date' if args.check else 'wrote'}: {path.relative_to(REPO)}")
+        print(f"{'out of date' if args.check else 'wrote'}: {path.relative_to(course)}")
     return 1 if args.check and stale else 0
 
 

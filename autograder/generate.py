@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.exercise import exercise_slugs, load_exercise
+from autograder.learnerkit import solution_with_setup
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,11 @@ def expected_files(repo: Path) -> dict[Path, bytes]:
     files = {}
     with tempfile.TemporaryDirectory() as tmp:
         for solution in sorted((repo / "solutions").glob("*.ipynb")):
-            released = nbgrader_release(solution, Path(tmp) / solution.stem)
+            files[solution] = solution_with_setup(repo, solution)  # its set-up cell and metadata, from course.toml
+            staged = Path(tmp) / "solutions" / solution.name
+            staged.parent.mkdir(exist_ok=True)
+            staged.write_bytes(files[solution])
+            released = nbgrader_release(staged, Path(tmp) / solution.stem)
             files[repo / "exercises" / solution.name] = released.read_bytes()
     for slug in exercise_slugs():
         files.update(_sample_files(repo, slug, files))
@@ -76,7 +81,7 @@ def _sample_files(repo: Path, slug: str, exercises: dict) -> dict[Path, bytes]:
     files = {}
     for variant in exercise.variants:
         suffix = f"_{variant.framework}" if len(exercise.variants) > 1 else ""
-        reference = exercise.solution(variant).read_text()
+        reference = exercises[repo / "solutions" / variant.notebook].decode()
         files[folder / f"reference{suffix}.ipynb"] = reference.encode()
         files[folder / f"blank{suffix}.ipynb"] = exercises[repo / "exercises" / variant.notebook]
         for name, sample in samples.items():

@@ -9,7 +9,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from autograder.exercise import REPO, load_exercise
+from autograder.exercise import course_folder, load_exercise
 
 SETUP = """#!/usr/bin/env bash
 # Runs once when Gradescope builds the image (Ubuntu, Python 3, internet).
@@ -30,17 +30,18 @@ TOP_FILES = ("pyproject.toml", "README.md")
 def build_zip(slug: str, out: Path) -> Path:
     """The zip to upload as the assignment's autograder (configuration: 'zip file upload')."""
     exercise = load_exercise(slug)
+    repo = course_folder()  # the course's checkout: its pyproject.toml, packages and solutions/
     extras = ",".join(sorted({v.framework for v in exercise.variants}))
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         _add_script(archive, "setup.sh", SETUP.format(extras=extras))
         _add_script(archive, "run_autograder", RUN.format(slug=slug))
         for name in TOP_FILES:
-            archive.write(REPO / name, f"source/{name}")
+            archive.write(repo / name, f"source/{name}")
         for package in PACKAGES:
-            for path in sorted((REPO / package).rglob("*")):
+            for path in sorted((repo / package).rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts and "samples" not in path.parts:
-                    archive.write(path, f"source/{path.relative_to(REPO)}")
+                    archive.write(path, f"source/{path.relative_to(repo)}")
     return out
 
 

@@ -59,6 +59,8 @@ def probe_submission(exercise: Exercise, path: Path, data: dict) -> tuple[Varian
 
 def reference_run(exercise: Exercise, variant: Variant, data: dict, cache: Path) -> Path:
     """The reference's probe run, by the same path as a learner's, cached by content."""
+    if stored := exercise.stored_reference(variant):  # the learner's kit: the run saved when it was built
+        return stored
     common = exercise.probes_file(variant).with_name("probes_common.py")
     inputs = [exercise.solution(variant), exercise.probes_file(variant), *ENGINE_FILES]
     if common.exists():

@@ -14,7 +14,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from autograder.exercise import REPO, load_exercise
+from autograder.exercise import course_folder, load_exercise
 
 CONFIG = """c = get_config()
 c.CourseDirectory.root = {root!r}
@@ -37,7 +37,7 @@ def make_course(course: Path) -> list[str]:
     course.mkdir(parents=True, exist_ok=True)
     (course / "nbgrader_config.py").write_text(CONFIG.format(root=str(course)))
     assignments = []
-    for solution in sorted((REPO / "solutions").glob("*.ipynb")):
+    for solution in sorted((course_folder() / "solutions").glob("*.ipynb")):
         name = solution.stem
         (course / "source" / name).mkdir(parents=True, exist_ok=True)
         shutil.copy(solution, course / "source" / name / solution.name)

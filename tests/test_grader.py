@@ -94,7 +94,7 @@ def test_self_check_runs_only_visible_checks(tmp_path):
     shutil.copy(REPO / "autograder" / "samples" / SLUG / "no_normalise.ipynb", notebook)
     done = subprocess.run([sys.executable, "-m", "autograder", "check", str(notebook)],
                           env=ENV, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1 and "check_normalise" in done.stderr, done.stderr  # a failed check: exit 1, named
     assert "[FAIL] make_transform() gives a normalised float32 tensor" in done.stdout
     assert "augment=True flips" not in done.stdout  # hidden
     assert "6/7 points" in done.stdout
