@@ -16,6 +16,6 @@ def _timeout_for_the_data(app, config):
 
 
 def setup(app):
-    # priority 100 (before myst-nb reads the setting at builder-inited, after _config.yml is applied)
+    # config-inited: after _config.yml's timeout is applied, before myst-nb reads it at builder-inited
     app.connect("config-inited", _timeout_for_the_data)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
