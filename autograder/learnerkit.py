@@ -230,8 +230,8 @@ def _stage_exercise(exercise: Exercise, folder: Path, cache: Path) -> None:
     (folder / "reference" / "seed.json").write_text(json.dumps({"seed": KIT_SEED}))
 
 
-def build_kit(out: Path) -> Path:
-    """Write the kit into `out`; return the wheel's path."""
+def build_kit(out: Path, slugs: list[str] | None = None) -> Path:
+    """Write the kit into `out` (every exercise, or those named); return the wheel's path."""
     import autograder
     import coursekit
     from coursekit.paths import data_home
@@ -247,6 +247,9 @@ def build_kit(out: Path) -> Path:
         _copy_package(coursekit.__file__, staging / "coursekit", lambda path, package: False)
         _copy_package(autograder.__file__, staging / "autograder", _instructor_only)
         for slug in exercise_slugs():
+            if slugs is not None and slug not in slugs:
+                shutil.rmtree(staging / "autograder" / "checks" / slug)
+                continue
             _stage_exercise(load_exercise(slug), staging / "autograder" / "checks" / slug, cache)
         out.mkdir(parents=True, exist_ok=True)
         for old in out.glob("*.whl"):
