@@ -113,6 +113,8 @@ def _sender(fd: int, token: str):
 def trusted_libraries(python_path: list) -> tuple[str, ...]:
     """Folders whose code is not the learner's: Python's own, the environment's, ours."""
     folders = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.abspath(__file__)), *python_path}
+    # the environment's packages wherever they are (a .pth may add another environment's), as the sandbox binds them
+    folders |= {p for p in sys.path if p.rstrip("/").endswith(("site-packages", "dist-packages"))}
     folders |= {os.path.realpath(f) for f in folders}
     return tuple(f.rstrip("/") + "/" for f in folders) + ("<frozen ",)
 
