@@ -10,8 +10,12 @@ from autograder.sandbox import Limits, isolation_level, run_isolated
 PROBES = '''
 import os, socket
 
+COURSE_ANSWERS = {"indent": "textwrap:indent"}
+
 def probe_a_identity(ns, ctx):
-    return {"uid": os.getuid(), "answer": ns.answer()}
+    status = dict(l.split(":", 1) for l in open("/proc/self/status").read().splitlines() if ":" in l)
+    return {"uid": os.getuid(), "answer": ns.answer(), "file": 1,
+            "caps": status["CapEff"].strip(), "no_new_privs": int(status["NoNewPrivs"])}
 
 def _can_write(folder):
     try:
@@ -24,7 +28,8 @@ def probe_b_view(ns, ctx):
     repo = ctx["repo"]
     return {"repo_entries": " ".join(sorted(os.listdir(repo))) if os.path.isdir(repo) else "",
             "data": open(os.path.join(ctx["data"]["d"], "file.txt")).read(),
-            "data_writable": _can_write(ctx["data"]["d"])}
+            "data_writable": _can_write(ctx["data"]["d"]), "code_writable": _can_write("/code"),
+            "shm": " ".join(os.listdir("/dev/shm")), "seen_at_import": ns.SEEN}
 
 def probe_c_network(ns, ctx):
     try:
@@ -41,8 +46,29 @@ def probe_e_after_hang(ns, ctx):
 
 def probe_f_memory(ns, ctx):
     return {"x": ns.hog()}
+
+def probe_g_frames(ns, ctx):
+    return {"x": ns.peek()}
+
+def probe_h_after_frames(ns, ctx):
+    return {"x": ns.answer()}
 '''
 SOURCE = '''
+import os, sys, textwrap
+
+def _seen():
+    """Everything readable at import time: the seed must not be there yet."""
+    found = b""
+    for fd in range(3, 1100):
+        try:
+            os.set_blocking(fd, False)
+            found += os.read(fd, 1 << 16)
+        except OSError:
+            pass
+    return found.decode(errors="replace")
+
+SEEN = "918273645" in _seen()
+
 def answer():
     return 42
 
@@ -52,23 +78,41 @@ def hang():
 
 def hog():
     return bytearray(8 * 2**30)
+
+def peek():
+    return sys._getframe(1).f_code.co_name
+
+def indent(text):
+    return textwrap.indent(text, "  ")
 '''
-needs_root = pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0, reason="namespace isolation needs root on Linux")
+DELEGATING = '''
+def probe_indent(ns, ctx):
+    return {"text": ns.indent("a")}
+'''
+needs_root = pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0, reason="as root on Linux")
+LINES = [(1, i) for i in range(1, 40)]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sandbox")
     (folder / "probes.py").write_text(PROBES)
     (folder / "d").mkdir()
     (folder / "d" / "file.txt").write_text("visible")
-    line_map = [(1, i) for i in range(1, 20)]
-    context = {"seed": 0, "repo": str(REPO), "data": {"d": str(folder / "d")}}
-    return run_isolated(SOURCE, line_map, folder / "probes.py", context, Limits(import_s=60, probe_s=5, memory_mb=2000))
+    (folder / "delegating").mkdir()
+    (folder / "delegating" / "probes.py").write_text(PROBES.split("def probe_a")[0] + DELEGATING)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run(folder):
+    context = {"seed": 918273645, "repo": str(REPO), "data": {"d": str(folder / "d")}}
+    return run_isolated(SOURCE, LINES, folder / "probes.py", context, Limits(import_s=60, probe_s=5, memory_mb=2000))
 
 
 def test_probes_return_plain_data(run):
     assert int(run.values["probe_a_identity"]["answer"]) == 42
+    assert int(run.values["probe_a_identity"]["file"]) == 1  # a key named like np.savez's parameter
 
 
 def test_a_hanging_probe_is_stopped_and_the_rest_still_run(run):
@@ -81,12 +125,35 @@ def test_memory_is_limited(run):
     assert "in hog (cell 1, line" in run.errors["probe_f_memory"]
 
 
-@needs_root
-def test_runs_as_nobody_without_network_or_answers(run):
-    assert isolation_level() == "root"
-    assert int(run.values["probe_a_identity"]["uid"]) == 65534
+def test_reaching_into_the_grader_is_flagged_and_scores_nothing_after(run):
+    assert "tampering detected" in run.errors["probe_g_frames"]
+    assert "tampering detected" in run.errors["probe_h_after_frames"]
+    assert any("sys._getframe from submission.py" in f for f in run.flags)
+
+
+def test_the_context_arrives_only_when_a_probe_runs(run):
+    assert not run.values["probe_b_view"]["seen_at_import"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="bubblewrap is Linux only")
+def test_no_capabilities_network_answers_or_shared_state(run):
+    assert isolation_level() in ("root", "user")
+    identity = run.values["probe_a_identity"]
+    assert int(identity["uid"]) == 65534
+    assert str(identity["caps"]) == "0000000000000000" and int(identity["no_new_privs"]) == 1
     assert not run.values["probe_c_network"]["connected"]
     view = run.values["probe_b_view"]
-    # only the environment and the shared library are mounted from the repository
-    assert set(str(view["repo_entries"]).split()) <= {".venv", "coursekit"}
-    assert str(view["data"]) == "visible" and not view["data_writable"]
+    assert set(str(view["repo_entries"]).split()) <= {".venv", "coursekit"}  # only these are mounted
+    assert str(view["data"]) == "visible" and not view["data_writable"] and not view["code_writable"]
+    assert str(view["shm"]) == ""  # a private /dev/shm
+
+
+@needs_root
+def test_as_root_the_sandbox_is_in_its_own_cgroup(run):
+    assert "cgroup 2000 MB" in run.isolation
+
+
+def test_delegating_to_the_course_library_scores_nothing(folder):
+    run = run_isolated(SOURCE, LINES, folder / "delegating" / "probes.py", {"seed": 1, "data": {}},
+                       Limits(import_s=60, probe_s=10))
+    assert "hands its work to textwrap.indent" in run.errors["probe_indent"]

@@ -8,6 +8,7 @@ import numpy as np
 SIZE = (36, 48)  # (height, width): not square, so a swapped order shows
 IMAGE = 32  # the small bases take 32x32 RGB images
 CORRUPT = ("empty.jpg", "truncated.jpg", "html.jpg", "thumbs.jpg")
+COURSE_ANSWERS = {"load_image": "coursekit.data.catsdogs:decode_image"}  # the library's own answer: a load_image that only calls it scores 0 (the sandbox watches)
 
 
 def _picture(height: int, width: int) -> np.ndarray:
