@@ -158,8 +158,10 @@ def download(url: str, dest: Path, size: int = None, checksum: tuple = None, che
                     got += len(chunk)
                     bar.update(len(chunk))
         expected = announced or size
-        if expected and got != expected:
+        if expected and got < expected:
             raise DownloadError(url, f"cut short: {got:,} of {expected:,} bytes arrived")
+        if size and got != size:
+            raise DownloadError(url, f"not the expected file: {got:,} bytes, not {size:,}")
         _verify(url, partial, checksum, check)
         os.replace(partial, dest)
     finally:

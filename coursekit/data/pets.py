@@ -1,6 +1,6 @@
 """Oxford-IIIT Pet with its trimaps: the real archives (checked, from either host) when they
-can be downloaded, else a synthetic set in the same layout (<root>/oxford-iiit-pet/images, annotations/trimaps, list files),
-which torchvision's OxfordIIITPet class reads."""
+can be downloaded, else a synthetic set in the same layout (<root>/oxford-iiit-pet/images,
+annotations/trimaps, list files). torchvision's OxfordIIITPet class reads either."""
 from pathlib import Path
 
 import numpy as np
