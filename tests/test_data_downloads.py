@@ -196,6 +196,16 @@ def test_pets_when_the_first_host_fails_the_mirror_serves_it_checked(pets_hosts,
     assert "/www/images.tar.gz" in pets_hosts.hits and "/www/annotations.tar.gz" in pets_hosts.hits
 
 
+def test_pets_an_archive_checked_in_a_failed_run_is_not_fetched_again(pets_hosts, pet_archives, tmp_path, capsys):
+    pets_hosts.routes["/thor/annotations.tar.gz"] = pets_hosts.routes["/www/annotations.tar.gz"] = ("html", b"")
+    root = pets.pets_dir("synthetic", root=tmp_path)
+    assert pets.pets_dir("auto", root=tmp_path) == root and (root / "oxford-iiit-pet" / pets.MARKER).is_file()
+    assert (root / ".download" / "images.tar.gz").read_bytes() == pet_archives["images.tar.gz"]  # checked, kept
+    pets_hosts.routes["/thor/annotations.tar.gz"] = ("ok", pet_archives["annotations.tar.gz"])
+    assert pets.pets_dir("real", root=tmp_path) == root and not (root / "oxford-iiit-pet" / pets.MARKER).exists()
+    assert pets_hosts.hits.count("/thor/images.tar.gz") == 1
+
+
 def test_pets_when_no_host_serves_the_expected_file_auto_keeps_the_synthetic_set(pets_hosts, tmp_path, capsys):
     for route in list(pets_hosts.routes):
         pets_hosts.routes[route] = ("ok", b"\x1f\x8b not the archive")

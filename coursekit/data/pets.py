@@ -237,7 +237,9 @@ def _download_real(real_root: Path) -> None:
     import tarfile
 
     staging = real_root / ".download"
-    archives = [download_first(mirrors, staging / name) for name, mirrors in ARCHIVES.items()]
+    # an archive in staging/ was renamed there only once checked: kept from a run that failed later
+    archives = [staging / name if (staging / name).is_file() else download_first(mirrors, staging / name)
+                for name, mirrors in ARCHIVES.items()]
     unpacked = staging / "oxford-iiit-pet"
     shutil.rmtree(unpacked, ignore_errors=True)
     try:
