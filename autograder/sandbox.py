@@ -122,7 +122,8 @@ def _describe(level: str, limits: Limits) -> str:
     if level == "root":
         return f"bubblewrap (root): nobody, no capabilities; cgroup {limits.memory_mb} MB, {limits.processes} tasks; {scratch}"
     if level == "user":
-        return (f"bubblewrap (user namespace): no capabilities; per process {limits.memory_mb} MB address space, "
+        return (f"bubblewrap (user namespace): no capabilities; per process {limits.memory_mb} MB data, "
+                f"{_address_space_mb(limits)} MB address space, "
                 f"{limits.processes} tasks of this user; {scratch}")
     return f"process: no sandbox (bubblewrap missing: {INSTALL_HINT}); per process limits only"
 
@@ -210,7 +211,7 @@ class Child:
         self.cgroup = Cgroup.create(limits) if level == "root" else None
         self.child_limits = {"file_mb": limits.file_mb, "cpu_s": limits.cpu_s, "data_mb": limits.memory_mb}
         if level != "root":
-            self.child_limits["address_space_mb"] = limits.memory_mb
+            self.child_limits["address_space_mb"] = _address_space_mb(limits)
             self.child_limits["processes"] = _tasks_of_this_user() + limits.processes
         self.host_folder = None
         self._fds: list[int] = []
@@ -389,6 +390,12 @@ def _arrays(declared, payload: bytes) -> dict[str, np.ndarray]:
     if offset != len(payload):
         raise Tampered("a reply whose payload is larger than its arrays")
     return arrays
+
+
+def _address_space_mb(limits: Limits) -> int:
+    """Without a cgroup, RLIMIT_AS is what bounds MAP_SHARED memory; it counts address space,
+    not memory, and importing torch and torchvision alone reserves 3.5 GB of it, hence the margin."""
+    return 2 * limits.memory_mb + 4096
 
 
 def _tasks_of_this_user() -> int:
