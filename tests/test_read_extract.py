@@ -1,5 +1,6 @@
 """Reading submissions and extracting the asked-for names, without running anything."""
 import json
+import os
 
 import pytest
 
@@ -62,3 +63,33 @@ def test_unreadable_submissions_are_explained(tmp_path, name, content, message):
     (tmp_path / name).write_text(content)
     with pytest.raises(SubmissionError, match=message):
         read_submission(tmp_path / name)
+
+
+def _notebook(cells, **top):
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells, **top})
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    (_notebook([], nbformat="4"), "not a number"),
+    (_notebook([{"cell_type": "code", "source": [1, 2], "metadata": {}}]), "cell 1's source is not text"),
+])
+def test_hostile_notebooks_are_explained(tmp_path, content, message):
+    (tmp_path / "x.ipynb").write_text(content)
+    with pytest.raises(SubmissionError, match=message):
+        read_submission(tmp_path / "x.ipynb")
+
+
+def test_huge_expression_is_a_note_not_a_crash():
+    result = extract([Cell(3, "x = " + "+".join(["1"] * 200_000) + "\n"), Cell(4, "def f():\n    return 1\n")], ["f"])
+    assert "def f" in result.source
+    assert any(n.startswith("cell 3 (`x = 1+1+1") and "skipped" in n for n in result.notes)
+
+
+def test_undecodable_file_name_is_shown_escaped(tmp_path):
+    path = tmp_path / os.fsdecode(b"caf\xe9.txt")
+    path.write_text("x")
+    with pytest.raises(SubmissionError) as error:
+        read_submission(path)
+    assert str(error.value).startswith("caf\\xe9.txt:")
+    str(error.value).encode("utf-8")  # printable and writable anywhere
