@@ -57,7 +57,8 @@ def _hidden_names(checks_file: Path) -> set[str]:
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     out = tmp_path_factory.mktemp("kit")
-    done = subprocess.run([sys.executable, "-m", "autograder", "learner-kit", str(out)], env=_env(),
+    command = [sys.executable, "-m", "autograder", "learner-kit", str(out)]
+    done = subprocess.run(command, env=_env(),
                           capture_output=True, text=True, cwd=tmp_path_factory.mktemp("anywhere"))
     assert done.returncode == 0, done.stdout + done.stderr
     return out
@@ -92,8 +93,10 @@ def _in_kit(kitenv: Path, code: str, cwd: Path) -> str:
 
 def _solution_lines() -> set[str]:
     """The non-trivial lines of every answer (between the solution markers), less those the
-    learners' notebooks show anyway."""
+    learners have anyway: in their notebooks, or in the course library (generic lines such as
+    `for level in range(depth):`)."""
     given = "\n".join((REPO / "exercises" / p.name).read_text() for p in (REPO / "solutions").glob("*.ipynb"))
+    library = "\n".join(p.read_text() for p in (REPO / "coursekit").rglob("*.py"))
     lines = set()
     for path in (REPO / "solutions").glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
@@ -101,7 +104,8 @@ def _solution_lines() -> set[str]:
             for line in cell.source.splitlines():
                 if "### BEGIN SOLUTION" in line or "### END SOLUTION" in line:
                     inside = "BEGIN" in line
-                elif inside and len(line.strip()) >= 16 and json.dumps(line.strip())[1:-1] not in given:
+                elif (inside and len(line.strip()) >= 16 and json.dumps(line.strip())[1:-1] not in given
+                      and line.strip() not in library):
                     lines.add(line.strip())
     return lines
 
@@ -175,3 +179,26 @@ def test_self_check_in_a_kernel_on_an_unsaved_notebook(kitenv, tmp_path, monkeyp
         assert score and int(score[1]) < int(score[2]), checked
         assert "[FAIL] make_transform() gives a normalised float32 tensor" in checked
     assert not list(tmp_path.glob("*.ipynb"))  # nothing was saved
+
+
+# ---- the book's chapters as learners' notebooks ----
+
+CHAPTERS = ("pytorch_data", "unet", "transfer", "distillation")
+
+
+def test_chapter_notebooks_are_made_from_the_pages():
+    done = subprocess.run([sys.executable, str(REPO / "book" / "_ext" / "learner_notebooks.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for chapter in CHAPTERS:
+        text = (REPO / "book" / f"{chapter}.ipynb").read_text()
+        assert "myst_nb" not in text and "tabcells" not in text and "%%tab" not in text and "{glue" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_notebook_runs_top_to_bottom_in_the_kit(kitenv, tmp_path, monkeypatch, chapter):
+    notebook = nbformat.read(REPO / "book" / f"{chapter}.ipynb", as_version=4)
+    outputs = _run_in_kernel(notebook, kitenv, tmp_path, monkeypatch)  # a failing cell raises
+    assert outputs[0] == ""  # the set-up cell: the kit is there
+    assert not [c for c in notebook.cells if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)]
