@@ -126,11 +126,17 @@ def pytest_runtest_makereport(item, call):
         passed = report.passed
         message = _failure_text(report) if not passed else "\n".join(getattr(item, "user_notes", []))
         _records.append(asdict(CheckResult(
-            name=item.name, title=(item.function.__doc__ or item.name).strip().splitlines()[0],
+            name=item.name, title=_title(item),
             points=marker.get("points", 1) if passed else 0, max_points=marker.get("points", 1),
             hidden=bool(marker.get("hidden")), passed=passed, message=message, hint=marker.get("hint", ""),
         )))
     return report
+
+
+def _title(item) -> str:
+    """The docstring's whole first sentence (it may run over several lines), or the check's name."""
+    text = " ".join((item.function.__doc__ or item.name).split())
+    return text.split(". ")[0].rstrip(".")
 
 
 def _failure_text(report) -> str:

@@ -27,12 +27,16 @@ class Probes:
         pytest.fail(f"your code failed here: {self.errors.get(probe, 'this step did not run')}", pytrace=False)
 
 
-def describe(value) -> str:
+def describe(value, dtype: bool = True) -> str:
+    """A short account of a value for feedback: numbers to 4 significant digits, never a whole
+    array; dtype=False when the caller cast the values itself (the dtype is then not the learner's)."""
     array = np.asarray(value)
     if array.ndim == 0:
-        return repr(array.item())
-    preview = np.array2string(array.ravel()[:6], precision=4, separator=", ")
-    return f"array of shape {array.shape}, dtype {array.dtype}, starting {preview}"
+        item = array.item()
+        return f"{item:.4g}" if isinstance(item, float) else repr(item)
+    preview = np.array2string(array.ravel()[:4], precision=4, separator=", ")
+    kind = f", dtype {array.dtype}" if dtype else ""
+    return f"array of shape {array.shape}{kind}, starting {preview}"
 
 
 def expect(condition, message: str) -> None:
@@ -51,5 +55,15 @@ def expect_close(got, want, what: str, rtol: float = 1e-5, atol: float = 1e-6) -
     expect(got_array.shape == want_array.shape,
            f"{what}: expected shape {want_array.shape}, got shape {got_array.shape}")
     expect(np.allclose(got_array, want_array, rtol=rtol, atol=atol),
-           f"{what}: expected {describe(want)}, got {describe(got)} (tolerance rtol={rtol}, atol={atol}; "
-           f"largest difference {np.max(np.abs(got_array - want_array)):.3g})")
+           f"{what}: expected {describe(want_array, dtype=False)}, got {describe(got_array, dtype=False)} "
+           f"(tolerance rtol={rtol}, atol={atol}; {_largest_difference(got_array, want_array)})")
+
+
+def _largest_difference(got: np.ndarray, want: np.ndarray) -> str:
+    """Where the values differ most, so a learner can look there."""
+    difference = np.abs(got - want)
+    if difference.ndim == 0:
+        return f"difference {float(difference):.3g}"
+    where = np.unravel_index(np.nanargmax(np.where(np.isnan(difference), np.inf, difference)), difference.shape)
+    return (f"largest difference {float(difference[where]):.3g} at index {tuple(int(i) for i in where)}: "
+            f"expected {float(want[where]):.4g}, got {float(got[where]):.4g}")
