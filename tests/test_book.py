@@ -130,6 +130,14 @@ def browser():
 H1_JS = """() => [...document.querySelectorAll('main h1')]
   .map(h => h.innerText.replace(/[#¶\\s]+$/, '').trim()).find(text => text) || ''"""  # genindex has an empty h1 first
 TYPESET_JS = "() => !document.querySelector('span.math, div.math') || document.querySelector('mjx-container')"
+PAGE_WIDTH_JS = "() => document.documentElement.scrollWidth"
+# Output and table boxes whose content is wider than the box: numbers hidden behind a scroll bar.
+# (Code input may scroll in its own box; printed results and tables must fit.)
+CUT_OFF_JS = """() => [...document.querySelectorAll(
+    'div.cell_output pre, div.output pre, .pst-scrollable-table-container, div.table-wrapper')]
+  .filter(box => box.scrollWidth > box.clientWidth + 1)
+  .map(box => `${box.scrollWidth} px in ${box.clientWidth} px: ${box.innerText.trim().slice(0, 60)}`)"""
+PHONE = {"width": 390, "height": 844}
 IMAGES_JS = """async () => {
   const images = [...document.images];
   await Promise.all(images.map(img => { img.loading = 'eager'; return img.decode().catch(() => null); }));
@@ -178,10 +186,25 @@ def pages(browser, built, site):  # browser first: no Chromium, no build
             "requests": requests,
             "external": external[before:],
             "errors": errors,
+            "cut_off": page.evaluate(CUT_OFF_JS),
         }
         page.screenshot(path=str(shots / f"{path.stem}.png"), full_page=True)
         page.close()
     context.close()
+    phone = browser.new_context(viewport=PHONE)
+    phone.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site) else route.abort())
+    for path in sorted(built.glob("*.html")):
+        page = phone.new_page()
+        page.goto(site + path.name, wait_until="networkidle")
+        try:
+            page.wait_for_function(TYPESET_JS, timeout=15_000)
+        except PlaywrightTimeout:
+            pass
+        found[path.name]["phone_width"] = page.evaluate(PAGE_WIDTH_JS)
+        found[path.name]["phone_cut_off"] = page.evaluate(CUT_OFF_JS)
+        page.screenshot(path=str(shots / f"{path.stem}-phone.png"), full_page=True)
+        page.close()
+    phone.close()
     return found
 
 
@@ -211,6 +234,34 @@ def test_no_script_errors_and_math_is_typeset(pages):
     assert pages["pytorch_data.html"]["math"] > 0, "MathJax (bundled in book/_vendor/mathjax) did not typeset the chapter's math"
 
 
+def glued(built, page) -> dict:
+    """{name: value} of what an executed page glued (myst-nb's <page>.glue.json), plain values only."""
+    import json
+
+    raw = json.loads((built.parent / "jupyter_execute" / f"{page}.glue.json").read_text(encoding="utf-8"))
+    return {name: output["data"]["text/plain"] for name, output in raw.items() if "text/markdown" not in output["data"]}
+
+
+def test_distilled_student_beats_the_student_alone(built):
+    values = {name: float(value) for name, value in glued(built, "distillation").items()
+              if name in ("gain", "gain_std", "alone_accuracy_std", "distilled_accuracy_std")}
+    spread = max(values["gain_std"], values["alone_accuracy_std"], values["distilled_accuracy_std"])
+    assert values["gain"] > spread, (f"distillation should gain more accuracy than the spread over seeds: "
+                                     f"gain {values['gain']:+.3f}, spread {spread:.3f}")
+
+
+def test_no_page_is_wider_than_a_phone(pages):
+    wide = {name: seen["phone_width"] for name, seen in pages.items() if seen["phone_width"] > PHONE["width"]}
+    assert not wide, f"pages wider than a {PHONE['width']} px phone (px): {wide}"
+
+
+def test_no_output_or_table_is_cut_off(pages):
+    cut = {name: seen["cut_off"] for name, seen in pages.items() if seen["cut_off"]}
+    assert not cut, f"outputs or tables wider than their box at desktop width: {cut}"
+    cut = {name: seen["phone_cut_off"] for name, seen in pages.items() if seen["phone_cut_off"]}
+    assert not cut, f"outputs or tables wider than their box on a {PHONE['width']} px phone: {cut}"
+
+
 def test_no_request_leaves_the_machine(pages, site):
     external = {name: seen["external"] for name, seen in pages.items() if seen["external"]}
     assert not external, f"requests to other hosts (blocked by the test): {external}"
@@ -237,7 +288,7 @@ def test_internal_links_resolve(pages, built, site):
     assert chapter_links, "the intro page should link the chapter"
 
 
-def test_pytorch_tab_switches_every_tab_set(browser, site):
+def test_one_tab_click_switches_every_tab_set(browser, site):
     page = browser.new_page()
     page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site) else route.abort())
     page.goto(site + "pytorch_data.html", wait_until="networkidle")
@@ -252,12 +303,13 @@ def test_pytorch_tab_switches_every_tab_set(browser, site):
         labels = page.locator(f".sd-tab-set label[data-sync-id='{framework}']")
         return [labels.nth(i).locator("xpath=following-sibling::div[1]").is_visible() for i in range(labels.count())]
 
-    assert set(chosen()) == {"keras"}, f"Keras should be the first tab everywhere, got {chosen()}"
-    page.locator("label[data-sync-id='pytorch']").first.click()
-    assert set(chosen()) == {"pytorch"}, f"one click on PyTorch should switch every tab set, got {chosen()}"
+    assert set(chosen()) == {"pytorch"}, f"the PyTorch chapter should open on its PyTorch tabs, got {chosen()}"
     assert all(shown("pytorch")) and not any(shown("keras")), "the PyTorch code should show, the Keras code hide"
+    page.locator("label[data-sync-id='keras']").first.click()
+    assert set(chosen()) == {"keras"}, f"one click on Keras should switch every tab set, got {chosen()}"
+    assert all(shown("keras")) and not any(shown("pytorch")), "the Keras code should show, the PyTorch code hide"
     page.reload(wait_until="networkidle")
-    assert set(chosen()) == {"pytorch"}, "the choice should persist across pages (sphinx-design's localStorage)"
+    assert set(chosen()) == {"keras"}, "the choice should persist across pages (sphinx-design's localStorage)"
     page.close()
 
 
@@ -266,7 +318,7 @@ def mini_book(tmp_path: Path, page: str) -> Path:
     source = tmp_path / "book"
     source.mkdir()
     shutil.copy(BOOK / "_config.yml", source / "_config.yml")
-    for folder in ("_ext", "_vendor"):  # the local extension and the static folder it names
+    for folder in ("_ext", "_vendor", "_css"):  # the local extension and the static folders it names
         shutil.copytree(BOOK / folder, source / folder)
     (source / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
     (source / "intro.md").write_text(page)
