@@ -44,6 +44,12 @@ def expect(condition, message: str) -> None:
         pytest.fail(message, pytrace=False)
 
 
+def judged_only_if(inputs_ok, earlier_check: str, why: str) -> None:
+    """Fail as "not judged" when an earlier check's failure broke this check's inputs, so a
+    mistake is charged (and explained) once, by the check that names it."""
+    expect(inputs_ok, f"not judged: see {earlier_check} ({why})")
+
+
 def expect_equal(got, want, what: str) -> None:
     got_array, want_array = np.asarray(got), np.asarray(want)
     same = got_array.shape == want_array.shape and np.array_equal(got_array, want_array)

@@ -5,10 +5,18 @@ from autograder.generate import Sample
 
 WRONG = {
     # Hard-codes the real set's size: indices past the end, in the probes and in shuffled batches.
+    # The items are read at the files' own length, so only the length check and the checks
+    # whose loader draws indices from len() fail (those say "not judged: see check_length").
     "len_hardcoded": Sample(
         replace=(("return len(self.labels)", "return 60000"),),
-        fails=frozenset({"check_length", "check_item_types", "check_labels", "check_item_values",
-                         "check_loader_batches", "check_training_sanity"}),
+        fails=frozenset({"check_length", "check_loader_batches", "check_training_sanity"}),
+    ),
+    # Seeds the global generator instead of owning one: reproducible only when each loader is
+    # iterated right after it is made (the old probe), not in a training loop.
+    "global_manual_seed": Sample(
+        replace=(("    generator = torch.Generator().manual_seed(seed)\n    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,\n                      generator=generator, num_workers=num_workers)",
+                  "    torch.manual_seed(seed)\n    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers)"),),
+        fails=frozenset({"check_loader_reproducible"}),
     ),
     # train=False still reads the training files.
     "test_split_ignored": Sample(

@@ -1,7 +1,13 @@
 """Checks for the PyTorch data exercise: the learner's probe results against the reference's."""
 import numpy as np
 
-from autograder.checkkit import check, expect, expect_close, expect_equal
+from autograder.checkkit import check, expect, expect_close, expect_equal, judged_only_if
+
+
+def _length_right(got, want) -> bool:
+    """False when the learner's len() is wrong: a loader then draws indices the data lacks."""
+    dataset = got.values.get("probe_dataset")
+    return dataset is None or int(dataset["len_train"]) == int(want["probe_dataset"]["len_train"])
 
 
 @check(points=1, hint="__len__ returns the number of labels of the split you read in __init__.")
@@ -72,6 +78,7 @@ def check_augment(got, want):
 @check(points=1, hint="Return the DataLoader with batch_size as given; keep the last, smaller batch.")
 def check_loader_batches(got, want):
     """batches of the asked size, the last one kept; image and label batches of the right shape"""
+    judged_only_if(_length_right(got, want), "check_length", "the loader over FashionMNIST uses your len()")
     expect_equal(got["probe_loader"]["batch_sizes"], want["probe_loader"]["batch_sizes"], "batch sizes for 100 items, batch_size=32")
     fashion, reference = got["probe_loader_fashion"], want["probe_loader_fashion"]
     for key in ("images_shape", "images_dtype", "labels_shape", "labels_dtype"):
@@ -84,20 +91,24 @@ def check_loader_reproducible(got, want):
     """the same seed gives the same order, and every item comes once per epoch"""
     loader = got["probe_loader"]
     expect(np.array_equal(np.sort(loader["seed0_a"]), np.arange(100)), "an epoch does not yield each of the 100 items exactly once")
-    expect(np.array_equal(loader["seed0_a"], loader["seed0_b"]), "two loaders made with seed=0 gave different orders")
+    expect(np.array_equal(loader["seed0_a"], loader["seed0_b"]),
+           "two loaders made with the same seed gave different orders when both were made before either was "
+           "iterated and the global generator was used in between: give the DataLoader its own "
+           "torch.Generator().manual_seed(seed) rather than seeding the global one (torch.manual_seed)")
 
 
 @check(points=1, hidden=True, hint="Use the seed argument, and pass shuffle through to the DataLoader.")
 def check_loader_seed_matters(got, want):
     """another seed gives another order; shuffle=False keeps the dataset's order"""
     loader = got["probe_loader"]
-    expect(not np.array_equal(loader["seed0_a"], loader["seed1"]), "seed=0 and seed=1 gave the same order: is the seed used?")
+    expect(not np.array_equal(loader["seed0_a"], loader["seed1"]), "two different seeds gave the same order: is the seed used?")
     expect_equal(loader["unshuffled"], np.arange(100), "order with shuffle=False")
 
 
 @check(points=1, hidden=True, hint="Batches must be float images and int64 labels that a model can learn from.")
 def check_training_sanity(got, want, note):
     """a linear model trained on one batch from your pipeline lowers its loss by half"""
+    judged_only_if(_length_right(got, want), "check_length", "the batch is drawn with your len()")
     run = got["probe_training_sanity"]
     losses = run["losses"]
     note(f"ran {len(losses)} steps on {run['device']}; loss {losses[0]:.3f} -> {losses[-1]:.3f}")

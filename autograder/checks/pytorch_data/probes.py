@@ -15,10 +15,20 @@ def _raw_images(ctx, count):
     return read_idx(Path(ctx["data"]["fashion"]) / "FashionMNIST" / "raw" / "train-images-idx3-ubyte")[:count]
 
 
+def _split_length(ctx, train: bool) -> int:
+    """The number of labels in the split's raw file: the last item is taken there, not at the
+    learner's len(), so a wrong length is charged on the length check alone."""
+    from coursekit.data.fashion import read_idx
+
+    name = "train-labels-idx1-ubyte" if train else "t10k-labels-idx1-ubyte"
+    return len(read_idx(Path(ctx["data"]["fashion"]) / "FashionMNIST" / "raw" / name))
+
+
 def probe_dataset(ns, ctx):
     train = ns.FashionMNISTDataset(ctx["data"]["fashion"], train=True)
     test = ns.FashionMNISTDataset(ctx["data"]["fashion"], train=False)
-    items = [train[i if i >= 0 else len(train) - 1] for i in INDICES]
+    n_train, n_test = _split_length(ctx, True), _split_length(ctx, False)
+    items = [train[i if i >= 0 else n_train - 1] for i in INDICES]
     images, labels = zip(*items)
     return {
         "len_train": len(train),
@@ -29,7 +39,7 @@ def probe_dataset(ns, ctx):
         "label_is_int": all(type(y) is int for y in labels),
         "images": np.stack([np.asarray(x, dtype=np.float32) for x in images]),
         "labels": np.asarray(labels, dtype=np.int64),
-        "test_labels": np.asarray([int(test[i if i >= 0 else len(test) - 1][1]) for i in INDICES], dtype=np.int64),
+        "test_labels": np.asarray([int(test[i if i >= 0 else n_test - 1][1]) for i in INDICES], dtype=np.int64),
     }
 
 
@@ -76,12 +86,23 @@ def _order(loader):
 
 
 def probe_loader(ns, ctx):
+    """Two loaders with one seed are both made before either is iterated, and the global
+    generator is used in between (a model is built, noise drawn), as in a real training loop:
+    an order that re-seeds the global generator instead of owning one does not survive that."""
     numbers = torch.utils.data.TensorDataset(torch.arange(100))
     make = ns.make_loader
+    seed = int(ctx["seed"]) % 1000
+    first = make(numbers, batch_size=32, shuffle=True, seed=seed)
+    second = make(numbers, batch_size=32, shuffle=True, seed=seed)
+    torch.nn.Linear(8, 8)  # initialisation draws from the global generator
+    torch.rand(5)
+    seed0_a = _order(first)
+    torch.rand(5)
+    seed0_b = _order(second)
     return {
-        "seed0_a": _order(make(numbers, batch_size=32, shuffle=True, seed=0)),
-        "seed0_b": _order(make(numbers, batch_size=32, shuffle=True, seed=0)),
-        "seed1": _order(make(numbers, batch_size=32, shuffle=True, seed=1)),
+        "seed0_a": seed0_a,
+        "seed0_b": seed0_b,
+        "seed1": _order(make(numbers, batch_size=32, shuffle=True, seed=seed + 1)),
         "unshuffled": _order(make(numbers, batch_size=32, shuffle=False)),
         "batch_sizes": np.asarray([len(b[0]) for b in make(numbers, batch_size=32, seed=0)]),
         "num_workers": make(numbers, num_workers=2).num_workers,
