@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     nb_grade.set_defaults(run=_nbgrader_grade)
 
     kit = commands.add_parser("learner-kit", help="build the learner's kit: DIR/ with its wheel and the exercise notebooks")
-    kit.add_argument("out", type=Path, metavar="DIR")
+    kit.add_argument("out", type=Path, metavar="DIR", help="the folder to write (a wheel, index.html, exercises/)")
     kit.set_defaults(run=_learner_kit)
 
     listing = commands.add_parser("list", help="list the exercises")
