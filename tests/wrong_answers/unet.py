@@ -88,4 +88,18 @@ WRONG = {
         fails=frozenset({"check_weight_map_classes"}),
         framework="torch",
     ),
+    # Upsamples to half of x's channels: in a U-Net's own blocks that is the output width, so
+    # only a block whose x/2, skip and output widths differ shows it (the old probe passed it).
+    "up_to_half_in_torch": Sample(
+        replace=(("self.up = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)\n        self.conv = ConvBlock(out_channels + skip_channels, out_channels)",
+                  "self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)\n        self.conv = ConvBlock(in_channels // 2 + skip_channels, out_channels)"),),
+        fails=frozenset({"check_decoder_channels"}),
+        framework="torch",
+    ),
+    # Upsamples to the skip's width: the same as `filters` inside a U-Net, not in general.
+    "up_to_skip_width_keras": Sample(
+        replace=(("up = layers.Conv2DTranspose(filters, 2, strides=2)(x)", "up = layers.Conv2DTranspose(skip.shape[-1], 2, strides=2)(x)"),),
+        fails=frozenset({"check_decoder_channels"}),
+        framework="keras",
+    ),
 }

@@ -6,6 +6,7 @@ same keys, and `want` comes from the reference of the learner's framework.
 import numpy as np
 
 from autograder.checkkit import check, expect, expect_close, expect_equal
+from autograder.checks.unet.probes_common import DECODER_ODD
 
 LEVELS = "encoder level {k} (the {nth} from the top)"
 NTH = ("1st", "2nd", "3rd", "4th", "5th")
@@ -49,12 +50,17 @@ def check_decoder_shape(got, want):
                  f"output shapes ({layout}) for three (x, skip, filters) combinations")
 
 
-@check(points=1, hint="Upsample to `filters` channels, concatenate the skip on the channel axis, then two 3x3 convolutions "
-                      "(conv_block / ConvBlock): the first reads filters + skip channels.")
+@check(points=1, hint="Upsample to the block's output width (Keras: `filters`; PyTorch: `out_channels`), not to half of "
+                      "x's channels nor to the skip's, concatenate the skip on the channel axis, then two 3x3 convolutions "
+                      "(Keras: conv_block; PyTorch: ConvBlock): the first reads output width + skip channels.")
 def check_decoder_channels(got, want):
-    """channel bookkeeping: upsampling to `filters`, a convolution over upsampled + skip channels, then one over `filters`"""
+    """channel bookkeeping: upsampling to the output width, a convolution over upsampled + skip channels, then one over the output width"""
     _compare_layers(got["probe_decoder"]["rows"], want["probe_decoder"]["rows"],
-                    "your decoder block (x with 16 channels, skip with 8, filters=8)")
+                    "your decoder block (x with 16 channels, skip with 8, 8 output channels)")
+    _n, _h, _w, x_channels, skip_channels, width = DECODER_ODD
+    _compare_layers(got["probe_decoder"]["rows_odd"], want["probe_decoder"]["rows_odd"],
+                    f"your decoder block (x with {x_channels} channels, skip with {skip_channels}, {width} output "
+                    f"channels: half of x, the skip and the output widths all differ)")
 
 
 @check(points=1, hint="Concatenate the upsampled map and the skip, and convolve the result: the block's output must depend on both.")

@@ -2,6 +2,11 @@
 (copied beside probes.py in the sandbox)."""
 import numpy as np
 
+# A decoder block whose x/2 (12), skip (6) and output (10) widths all differ: upsampling to
+# in_channels // 2 or to the skip's width builds other layers than upsampling to the output width.
+# (In a U-Net's own blocks, x = 2 * filters and skip = filters, so those three coincide.)
+DECODER_ODD = (2, 4, 4, 24, 6, 10)  # n, h, w, x channels, skip channels, filters
+
 
 def _cells_image(seed: int, size: int, n_cells: int, gap: int) -> np.ndarray:
     """Instance labels: Voronoi cells 1..n separated by background (0) lines about gap pixels wide."""

@@ -7,7 +7,7 @@ order the forward pass uses it, gets values drawn from its position and its (in,
 shape, so a correct model built any way gets the reference's weights ("transplanted").
 """
 import numpy as np
-from probes_common import weight_map_facts
+from probes_common import DECODER_ODD, weight_map_facts
 
 import torch
 
@@ -151,11 +151,19 @@ def probe_decoder(ns, ctx):
     scale = np.abs(values).mean() + 1e-12
     return {
         "rows": rows,
+        "rows_odd": _odd_decoder_rows(ns),
         "values": values,
         "values_alt": values_alt,
         "skip_effect": np.abs(other_skip - values).mean() / scale,
         "x_effect": np.abs(other_x - values).mean() / scale,
     }
+
+
+def _odd_decoder_rows(ns) -> np.ndarray:
+    n, h, w, cx, cs, filters = DECODER_ODD
+    block = ns.DecoderBlock(cx, cs, filters)
+    inputs = (torch.from_numpy(_inputs(1, n, cx, h, w)), torch.from_numpy(_inputs(2, n, cs, 2 * h, 2 * w)))
+    return _conv_rows(_weighted_modules(block, *inputs))
 
 
 # ----- the whole U-Net -----
