@@ -46,4 +46,13 @@ WRONG = {
     "labels_logits_swapped_keras": Sample(
         replace=(("sparse_categorical_crossentropy(labels, student_logits,", "sparse_categorical_crossentropy(student_logits, labels,"),),
         fails=EVERYTHING, framework="keras"),
+    # No optimizer.zero_grad(): gradients add up from the second step on. One step (the old
+    # probe) and the loose sanity thresholds passed it; several steps from transplanted weights do not.
+    "no_zero_grad_torch": Sample(
+        replace=(("    optimizer.zero_grad()\n", ""),),
+        fails=frozenset({"check_student_updated"}), framework="torch"),
+    # The loss tracker is never updated: fit reports 0.0, which was "finite" and "halved".
+    "tracker_not_updated_keras": Sample(
+        replace=(("        self.loss_tracker.update_state(loss)\n", ""),),
+        fails=frozenset({"check_student_updated"}), framework="keras"),
 }

@@ -3,6 +3,13 @@ import numpy as np
 
 from autograder.checkkit import check, expect, expect_close
 
+
+def _loss_right(got, want) -> bool:
+    """Whether the learner's loss matched the reference's: only then can a training step's
+    numbers be compared with the reference's (a wrong loss is charged on the loss checks)."""
+    values = got.values.get("probe_loss_values")
+    return values is not None and np.allclose(values["values"], want["probe_loss_values"]["values"], rtol=1e-4, atol=1e-5)
+
 CASES = "(T, alpha) = (1, 0.5), (2, 0.1), (4, 0), (4, 1), (10, 0.3)"
 
 
@@ -42,12 +49,23 @@ def check_teacher_frozen(got, want):
     expect(change == 0, f"the teacher changed during a step (largest change {change:.3g})")
 
 
-@check(points=1, hint="Take an optimizer step on the student's weights, and return the loss.")
-def check_student_updated(got, want):
-    """a training step changes the student and reports the loss"""
-    step = got["probe_step"]
-    expect(step["student_change"] > 0, "the student's weights did not change during a step")
+@check(points=1, hint="Zero the gradients, take one optimizer step on the student's weights, and report this step's loss.")
+def check_student_updated(got, want, note):
+    """training steps change the student as the reference's do, and report the loss"""
+    step, reference = got["probe_step"], want["probe_step"]
+    expect(step["student_change"] > 0, "the student's weights did not change during a step: take an optimizer step")
     expect(step["loss_is_number"] and np.isfinite(step["loss"]), f"the step reported {step['loss']!r}, not the loss as a finite number")
+    if not _loss_right(got, want):
+        note("the steps were not compared with the reference's: your loss differs (see check_loss_values)")
+        return
+    expect(np.isclose(step["loss"], reference["loss"], rtol=1e-4, atol=1e-5),
+           f"from the same weights on the same four batches your steps report a loss of {float(step['loss']):.4g}, the "
+           f"reference's {float(reference['loss']):.4g}: report this step's loss (Keras: update the loss tracker with it "
+           "and return its result)")
+    expect_close(step["student_after"], reference["student_after"],
+                 "the student's weights after four steps from the reference's weights on the same batches "
+                 "(gradients left from the previous step add up unless they are zeroed: optimizer.zero_grad())",
+                 rtol=1e-4, atol=1e-5)
 
 
 @check(points=2, hidden=True, hint="With alpha = 0 only the teacher's soft targets drive the student.")

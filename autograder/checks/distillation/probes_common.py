@@ -26,6 +26,21 @@ def task(seed: int = 0, n: int = 256):
     return x, teacher_weights, random_labels
 
 
+STEP_BATCH, STEP_COUNT = 8, 4  # probe_step: four steps on four fixed batches of eight
+
+
+def step_task(seed: int):
+    """probe_step's fixed data and starting weights: a linear teacher (no batch norm, so training
+    mode cannot change its logits) and the student's transplanted weights, as (in, out) matrices."""
+    rng = np.random.default_rng([seed, 7])
+    x = rng.normal(size=(STEP_BATCH * STEP_COUNT, FEATURES)).astype(np.float32)
+    labels = rng.integers(0, 3, size=len(x)).astype(np.int64)
+    teacher = (rng.normal(size=(FEATURES, 3)) * 2).astype(np.float32)
+    student = (rng.normal(size=(FEATURES, 3)) * 0.3).astype(np.float32)
+    student_bias = (rng.normal(size=3) * 0.1).astype(np.float32)
+    return x, labels, teacher, student, student_bias
+
+
 def agreement(student_logits, teacher_logits) -> float:
     return float(np.mean(np.argmax(student_logits, 1) == np.argmax(teacher_logits, 1)))
 

@@ -3,7 +3,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from probes_common import GRADIENT_CASE, SCALING_TEMPERATURES, agreement, logits, loss_facts, task
+from probes_common import GRADIENT_CASE, SCALING_TEMPERATURES, STEP_BATCH, agreement, logits, loss_facts, step_task, task
 
 
 def _tensors(seed=0):
@@ -55,8 +55,25 @@ def probe_step(ns, ctx):
         "teacher_change": _largest_change(teacher_before, _state(teacher)),
         "student_change": _largest_change(student_before, _state(student)),
         "loss_is_number": loss.size == 1 and np.issubdtype(loss.dtype, np.number),
-        "loss": float(loss.ravel()[0]) if loss.size else float("nan"),
+        **_steps_from_transplant(ns, ctx["seed"]),
     }
+
+
+def _steps_from_transplant(ns, seed):
+    """Several steps from transplanted weights on fixed batches: the loss fit reports (the
+    mean of the steps' losses, from the loss tracker) and the student's weights after them."""
+    x, labels, teacher_w, student_w, student_b = step_task(seed)
+    teacher = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3, use_bias=False)])
+    teacher.set_weights([teacher_w])
+    student = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3)])
+    student.set_weights([student_w, student_b])
+    distiller = ns.Distiller(student, teacher, temperature=2.0, alpha=0.5)
+    distiller.compile(optimizer=keras.optimizers.SGD(0.1))
+    history = distiller.fit(x, labels, epochs=1, batch_size=STEP_BATCH, verbose=0, shuffle=False)
+    loss = np.asarray(history.history.get("loss", [np.nan]), dtype=np.float64).ravel()
+    kernel, bias = (np.asarray(w) for w in student.get_weights())
+    return {"loss": float(loss[-1]) if loss.size else float("nan"),
+            "student_after": np.concatenate([kernel.ravel(), bias])}
 
 
 def probe_sanity(ns, ctx):

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from probes_common import GRADIENT_CASE, SCALING_TEMPERATURES, agreement, logits, loss_facts, task
+from probes_common import GRADIENT_CASE, SCALING_TEMPERATURES, STEP_BATCH, agreement, logits, loss_facts, step_task, task
 
 
 def _tensors(seed=0):
@@ -51,8 +51,26 @@ def probe_step(ns, ctx):
         "teacher_change": _largest_change(teacher_before, _state(teacher)),
         "student_change": _largest_change(student_before, _state(student)),
         "loss_is_number": isinstance(loss, (float, int)),
-        "loss": float(loss),
+        **_steps_from_transplant(ns, ctx["seed"]),
     }
+
+
+def _steps_from_transplant(ns, seed):
+    """Several steps from transplanted weights on fixed batches: the reported loss (their mean)
+    and the student's weights after them, to compare with the reference's (a step that never
+    zeroes the gradients drifts from the second step on)."""
+    x, labels, teacher_w, student_w, student_b = step_task(seed)
+    teacher, student = nn.Linear(20, 3, bias=False), nn.Linear(20, 3)
+    with torch.no_grad():
+        teacher.weight.copy_(torch.from_numpy(teacher_w.T.copy()))
+        student.weight.copy_(torch.from_numpy(student_w.T.copy()))
+        student.bias.copy_(torch.from_numpy(student_b))
+    optimizer = torch.optim.SGD(student.parameters(), lr=0.1)
+    losses = [float(ns.distill_step(student, teacher, optimizer, torch.from_numpy(x[i:i + STEP_BATCH]),
+                                    torch.from_numpy(labels[i:i + STEP_BATCH]), 2.0, 0.5))
+              for i in range(0, len(x), STEP_BATCH)]
+    weights = np.concatenate([student.weight.detach().numpy().T.ravel(), student.bias.detach().numpy()])
+    return {"loss": float(np.mean(losses)), "student_after": weights}
 
 
 def probe_sanity(ns, ctx):
