@@ -96,11 +96,11 @@ def probe_training_step(ns, ctx):
     base = tiny_base(ctx["seed"])
     model = ns.build_model(base, num_classes=2)
     keras.utils.set_random_seed(ctx["seed"])
+    target = _one_hot_first(_predict(model, images))  # called first: a subclassed model has no weights until then
     base_ids = {id(w) for w in base.weights}
     head = [w for w in model.weights if id(w) not in base_ids]
     base_before = [w.numpy().copy() for w in base.weights]
     head_before = [w.numpy().copy() for w in head]
-    target = _one_hot_first(_predict(model, images))
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mean_squared_error")
     for _ in range(3):
         model.train_on_batch(images, target)
