@@ -118,8 +118,10 @@ def check_skip_wiring(got, want):
     skip reaches the output, spread as far as that level's resolution implies"""
     wiring, reference = got["probe_skip_wiring"], want["probe_skip_wiring"]
     calls, depth = int(wiring["encoder_calls"]), int(reference["encoder_calls"])
+    registered = (" (PyTorch: blocks kept in a plain Python list are not part of the model; hold them in an "
+                  "nn.ModuleList)") if calls == 0 and str(reference.get("layout", "")) == "NCHW" else ""
     expect(calls == depth, f"your U-Net ran the encoder block {calls} times for depth={depth}; build the encoder "
-                           f"with {depth} encoder blocks")
+                           f"with {depth} encoder blocks{registered}")
     for k, (box, expected) in enumerate(zip(np.asarray(wiring["boxes"]), np.asarray(reference["boxes"]))):
         level = LEVELS.format(k=k, nth=NTH[k])
         expect(box[0] >= 0, "the output has no map of the input's height and width to measure")

@@ -250,7 +250,7 @@ def probe_skip_wiring(ns, ctx):
             boxes.append(_support(np.abs(_run(model, x) - reference)[0], h, w))
         finally:
             hook.remove()
-    return {"boxes": np.asarray(boxes), "encoder_calls": len(encoders)}
+    return {"boxes": np.asarray(boxes), "encoder_calls": len(encoders), "layout": "NCHW"}
 
 
 # ----- training sanity -----
