@@ -8,7 +8,7 @@ rebuilt from those grades at the end, also when some learners could not be grade
 
 The gradebook's own files sit beside the learner folders and cannot be one of them:
 grades.csv, the lock .lock, the marker .gradebook.json and the reference cache .reference
-(a learner folder never starts with a dot and is never named grades.csv).
+(a learner folder never starts with a dot and is never named grades.csv or samples).
 One grader at a time writes to an --out: a second one exits with a message.
 SIGTERM stops a batch like Ctrl-C: finished learners are kept, the same command resumes.
 """
@@ -34,7 +34,8 @@ from autograder.sandbox import STOP, Interrupted
 
 SUFFIXES = (".ipynb", ".py")
 GRADEBOOK = "grades.csv"
-RESERVED = {GRADEBOOK, "summary.txt"}  # names beside the learner folders that no learner folder may take
+# names beside the learner folders that no learner folder may take ("samples": the CLI's demo under the default --out)
+RESERVED = {GRADEBOOK, "summary.txt", "samples"}
 MARKER = ".gradebook.json"  # which exercise this --out holds
 LOCK = ".lock"
 UNSAFE_IN_FOLDER = "/\\%"
@@ -167,6 +168,8 @@ def _grade_all(exercise: Exercise, submissions: Path, out: Path, workers: int, p
     for why, count in sorted(reasons.items()):
         print(f"{count} to regrade: {why}", file=sys.stderr)
     grades.update(duplicates)
+    if pending:  # rebuilt at the end; until then an old one would disagree with the reports
+        (out / GRADEBOOK).unlink(missing_ok=True)
     bar = tqdm(total=len(found), initial=len(grades), desc=f"grading {exercise.slug}", unit="submission", disable=not progress)
     STOP.clear()
     pool = ThreadPoolExecutor(max_workers=workers)

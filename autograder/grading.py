@@ -212,7 +212,7 @@ def grade_submission(exercise: Exercise, path: Path, learner: str, data: dict, c
             save_run(run, Path(tmp))
             grade.checks = run_checks(exercise.checks_file, Path(tmp), want, visible_only)
         return grade
-    except Interrupted:
+    except (Interrupted, CourseError):  # an interrupt, or the instructor's mistake (the CLI prints it)
         raise
     except SubmissionError as error:
         grade.notes = [str(error)]
