@@ -94,7 +94,7 @@ def _sender(fd: int, token: str):
     """A function that sends one message (header and arrays) to the grader, with the token."""
     import _thread
 
-    write = os.write
+    write, length = os.write, len  # taken before the learner's code can replace builtins.len
     lock = _thread.allocate_lock()  # the audit hook may send from a learner's thread
 
     def send(header: dict, arrays: dict | None = None) -> None:
@@ -102,7 +102,7 @@ def _sender(fd: int, token: str):
         header = dict(header, token=token, arrays=[[k, a.dtype.str, list(a.shape)] for k, a in arrays.items()])
         payload = b"".join(a.tobytes() for a in arrays.values())
         data = json.dumps(header).encode()
-        message = memoryview(FRAME.pack(len(data), len(payload)) + data + payload)
+        message = memoryview(FRAME.pack(length(data), length(payload)) + data + payload)
         with lock:
             while message:
                 message = message[write(fd, message):]

@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 MARK = "hostile-escape"
+USERNS_REMOUNT = "unshare -Urm sh -c 'mount -o remount,rw / && touch /usr/x' 2>/dev/null"
 
 
 def _try(what, action):
@@ -18,7 +19,7 @@ def _escape():
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
     tried = [f"uid={os.getuid()}", f"CapEff={status['CapEff'].strip()}", f"NoNewPrivs={status['NoNewPrivs'].strip()}",
              _try("setuid0", lambda: os.setuid(0)), _try("chroot", lambda: os.chroot("/tmp")),
-             f"userns_remount={os.system('unshare -Urm sh -c \"mount -o remount,rw / && touch /usr/x\" 2>/dev/null') == 0}",
+             f"userns_remount={os.system(USERNS_REMOUNT) == 0}",
              f"remount={os.system('mount -o remount,rw / 2>/dev/null') == 0}",
              _try("write_usr", lambda: open("/usr/hostile-escape", "w"))]
     seen = []
