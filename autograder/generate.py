@@ -55,11 +55,12 @@ def nbgrader_release(solution: Path, folder: Path) -> Path:
     return folder / "release" / name / solution.name
 
 
-def expected_files(repo: Path) -> dict[Path, bytes]:
-    """Every generated file and the bytes it should hold."""
+def expected_files(repo: Path, progress=lambda step: None) -> dict[Path, bytes]:
+    """Every generated file and the bytes it should hold; `progress` is told each step."""
     files = {}
     with tempfile.TemporaryDirectory() as tmp:
         for solution in sorted((repo / "solutions").glob("*.ipynb")):
+            progress(f"nbgrader generate_assignment: solutions/{solution.name}")
             files[solution] = solution_with_setup(repo, solution)  # its set-up cell and metadata, from course.toml
             staged = Path(tmp) / "solutions" / solution.name
             staged.parent.mkdir(exist_ok=True)
@@ -67,6 +68,7 @@ def expected_files(repo: Path) -> dict[Path, bytes]:
             released = nbgrader_release(staged, Path(tmp) / solution.stem)
             files[repo / "exercises" / solution.name] = released.read_bytes()
     for slug in exercise_slugs():
+        progress(f"samples: autograder/samples/{slug}/")
         files.update(_sample_files(repo, slug, files))
     return files
 
@@ -90,10 +92,10 @@ def _sample_files(repo: Path, slug: str, exercises: dict) -> dict[Path, bytes]:
     return files
 
 
-def generate_all(repo: Path, check_only: bool = False) -> list[Path]:
+def generate_all(repo: Path, check_only: bool = False, progress=lambda step: None) -> list[Path]:
     """Write what is out of date (or, with check_only, just list it)."""
     stale = []
-    for path, content in expected_files(repo).items():
+    for path, content in expected_files(repo, progress).items():
         if path.exists() and path.read_bytes() == content:
             continue
         stale.append(path)
