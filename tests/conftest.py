@@ -37,10 +37,10 @@ def data_home(tmp_path_factory):
 @pytest.fixture(scope="session")
 def main_job(tmp_path_factory):
     """`autograder grade` with no arguments, as the README runs it: reports in the relative
-    default grades/ of the folder it runs in. Returns (reports folder, finished process)."""
+    default grades/samples/ of the folder it runs in. Returns (reports folder, finished process)."""
     cwd = tmp_path_factory.mktemp("main-job")
     env = dict(os.environ, COURSEKIT_OFFLINE="1",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     done = subprocess.run([sys.executable, "-m", "autograder", "grade"],
                           env=env, capture_output=True, text=True, cwd=cwd)
-    return cwd / "grades", done
+    return cwd / "grades" / "samples", done  # the demo writes grades/samples/<slug>/
