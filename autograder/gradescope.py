@@ -12,23 +12,42 @@ from pathlib import Path
 from autograder.exercise import course_folder, load_exercise
 
 SETUP = """#!/usr/bin/env bash
-# Runs once when Gradescope builds the image (Ubuntu, Python 3, internet).
+# Gradescope runs this once, from /autograder/source, when it builds the image (Ubuntu, root, online).
 set -euo pipefail
-apt-get update -qq && apt-get install -y -qq python3-venv util-linux
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install -q -e '/autograder/source[{extras}]'
+cd "$(dirname "$0")"
+# bubblewrap is the sandbox learner code runs in; venv and pip install the course.
+if ! dpkg -s bubblewrap python3-venv python3-pip >/dev/null 2>&1; then
+    apt-get update -qq
+fi
+apt-get install -y -qq bubblewrap python3-venv python3-pip
+if [ -z "${{AUTOGRADER_SITE_PACKAGES:-}}" ]; then
+    python3 -m venv /autograder/venv
+    pip_args=()
+else
+    # Reuse a site-packages that already holds the frameworks (an image that has them, or
+    # the tests): the venv sees it through a .pth, so pip finds them installed, downloads
+    # nothing, and builds with the setuptools there (the venv gets no pip or setuptools of
+    # its own, which would shadow the newer ones that torch needs).
+    python3 -m venv --without-pip /autograder/venv
+    site=$(/autograder/venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+    echo "$AUTOGRADER_SITE_PACKAGES" > "$site/reused-site-packages.pth"
+    pip_args=(--no-build-isolation)
+fi
+/autograder/venv/bin/python -m pip install -q "${{pip_args[@]}}" -e "/autograder/source[{extras}]"
 """
 RUN = """#!/usr/bin/env bash
-# Runs for every submission.
+# Gradescope copies this to /autograder/run_autograder and runs it for every submission.
 cd /autograder/source
 exec /autograder/venv/bin/python -m autograder gradescope-run {slug}
 """
 PACKAGES = ("coursekit", "autograder", "solutions")
-TOP_FILES = ("pyproject.toml", "README.md")
+TOP_FILES = ("pyproject.toml", "README.md", "course.toml")  # course.toml marks the course folder
 
 
 def build_zip(slug: str, out: Path) -> Path:
-    """The zip to upload as the assignment's autograder (configuration: 'zip file upload')."""
+    """The zip to upload as the assignment's autograder (configuration: 'zip file upload'):
+    setup.sh and run_autograder at its root and the course beside them, as Gradescope
+    unpacks it into /autograder/source."""
     exercise = load_exercise(slug)
     repo = course_folder()  # the course's checkout: its pyproject.toml, packages and solutions/
     extras = ",".join(sorted({v.framework for v in exercise.variants}))
@@ -37,11 +56,11 @@ def build_zip(slug: str, out: Path) -> Path:
         _add_script(archive, "setup.sh", SETUP.format(extras=extras))
         _add_script(archive, "run_autograder", RUN.format(slug=slug))
         for name in TOP_FILES:
-            archive.write(repo / name, f"source/{name}")
+            archive.write(repo / name, name)
         for package in PACKAGES:
             for path in sorted((repo / package).rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts and "samples" not in path.parts:
-                    archive.write(path, f"source/{path.relative_to(repo)}")
+                    archive.write(path, str(path.relative_to(repo)))
     return out
 
 
