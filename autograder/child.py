@@ -223,9 +223,10 @@ _MISSING = object()
 
 
 def _replaced(before, now) -> bool:
-    """A library's name now holds another object; lazy submodules and the frameworks' own
-    wrappers that still call the original (torch._dynamo wraps torch.manual_seed) do not count."""
-    if now is before or type(before).__name__ == "module":
+    """A library's function or class now holds another object; lazy submodules, the libraries'
+    own state (PIL.Image._initialized counts up on first use) and the frameworks' own wrappers
+    that still call the original (torch._dynamo wraps torch.manual_seed) do not count."""
+    if now is before or type(before).__name__ == "module" or not callable(before):
         return False
     return getattr(now, "__wrapped__", None) is not before
 

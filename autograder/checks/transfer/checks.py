@@ -9,6 +9,7 @@ from autograder.checkkit import check, expect, expect_equal
 
 COLOUR_TOLERANCE = 12.0  # mean |difference| per pixel, 0-255 scale: another resampling filter stays well under it
 SHARP = 0.85  # mean probability of the true class after training; softmax applied twice cannot pass 0.73
+SHARP_FLOOR = 0.75  # the bar may follow the reference's own run down to here, never to the 0.73 of softmax twice
 
 
 def _is_probabilities(outputs) -> bool:
@@ -103,9 +104,13 @@ def check_training_sanity(got, want, note):
          f"accuracy {run['accuracy']:.2f}, mean probability of the true class {run['true_probability']:.2f}")
     expect(np.isfinite(losses).all(), "the loss became NaN or infinite")
     expect(losses[-1] < 0.5 * losses[0], f"the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; expected at least a halving")
-    expect(run["accuracy"] == 1, f"after training, {run['accuracy']:.0%} of the training images are classified right; expected all")
-    expect(run["true_probability"] >= SHARP, f"after training the true class gets a probability of {run['true_probability']:.2f} "
-           f"on average; expected at least {SHARP} (a softmax applied twice keeps it below 0.73)")
+    reference = want["probe_training"]
+    expect(run["accuracy"] >= min(1, reference["accuracy"]),
+           f"after training, {run['accuracy']:.0%} of the training images are classified right; expected all")
+    # The seed is drawn at grading time: the reference's run on the same inputs sets the bar where it falls short of SHARP.
+    sharp = max(SHARP_FLOOR, min(SHARP, float(reference["true_probability"]) - 0.02))
+    expect(run["true_probability"] >= sharp, f"after training the true class gets a probability of {run['true_probability']:.2f} "
+           f"on average; expected at least {sharp:.2f} (a softmax applied twice keeps it below 0.73)")
 
 
 @check(points=1, hint="Convert every image with .convert('RGB') (grayscale, CMYK, palette and RGBA files too), then "
