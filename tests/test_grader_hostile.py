@@ -151,7 +151,8 @@ def test_limits_are_named_in_feedback(graded):
 
 
 def test_the_fork_bomb_stops_at_the_task_limit(graded):
-    forked = int(re.search(r"forked refused (\d+)", messages(graded[0]["resource_bombs.py"])).group(1))
+    # the first call forks up to the limit; its children still sleep when later probes call it again (0)
+    forked = max(int(n) for n in re.findall(r"forked refused (\d+)", messages(graded[0]["resource_bombs.py"])))
     assert 0 < forked < LIMITS.processes
 
 
