@@ -54,7 +54,8 @@ TRACE = {
     "forge_modules.py": TAMPERED,
     "forge_frames.py": TAMPERED,
     "monkeypatch.py": TAMPERED,
-    "escape.py": (r"hostile-escape: uid=65534 CapEff=0000000000000000 NoNewPrivs=1 setuid0=PermissionError "
+    # setuid(0): EPERM as root's nobody; EINVAL (OSError) in an ordinary user's namespace, where no uid 0 is mapped
+    "escape.py": (r"hostile-escape: uid=65534 CapEff=0000000000000000 NoNewPrivs=1 setuid0=(PermissionError|OSError) "
                   r"chroot=PermissionError userns_remount=False remount=False write_usr=OSError found=\[\]"),
     "read_solutions.py": "'NoneType' object is not callable",  # nothing was found to run
     "untrusted_files.py": r"hostile-untrusted-files: made \['child.log', 'out/probe_transform.npz', 'environ.log', 'out/status.jsonl'\]",
@@ -153,7 +154,11 @@ def test_limits_are_named_in_feedback(graded):
 def test_the_fork_bomb_stops_at_the_task_limit(graded):
     # the first call forks up to the limit; its children still sleep when later probes call it again (0)
     forked = max(int(n) for n in re.findall(r"forked refused (\d+)", messages(graded[0]["resource_bombs.py"])))
-    assert 0 < forked < LIMITS.processes
+    # As root a cgroup counts this sandbox's tasks alone. As a user, RLIMIT_NPROC counts every task of
+    # the uid, set at start to what it has plus the limit: other sandboxes of the batch that end meanwhile
+    # free their tasks for this one, so there the bound is the limit plus another sandbox's share.
+    bound = LIMITS.processes * (2 if os.environ.get("HOSTILE_AS") == "user" else 1)
+    assert 0 < forked < bound
 
 
 def test_forged_result_files_are_ignored(graded):
