@@ -128,6 +128,7 @@ def test_kit_holds_no_answer_and_no_hidden_check(kit):
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_autograder_check_from_the_installed_kit(kitenv, tmp_path):
     where = _in_kit(kitenv, "import autograder, coursekit; print(autograder.__file__, coursekit.__file__)", tmp_path)
     assert all(Path(p).is_relative_to(kitenv) for p in where.split()), where
@@ -165,6 +166,7 @@ def _run_in_kernel(notebook, kitenv: Path, cwd: Path, monkeypatch) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 @pytest.mark.parametrize("sample", ["reference", "no_normalise"])
 def test_self_check_in_a_kernel_on_an_unsaved_notebook(kitenv, tmp_path, monkeypatch, sample):
     notebook = nbformat.read(SAMPLES / f"{sample}.ipynb", as_version=4)
@@ -202,6 +204,7 @@ EXECUTED_CHAPTERS = CHAPTERS if os.environ.get("COURSE_TEST_ALL_CHAPTERS") == "1
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 @pytest.mark.parametrize("chapter", EXECUTED_CHAPTERS)
 def test_chapter_notebook_runs_top_to_bottom_in_the_kit(kitenv, tmp_path, monkeypatch, chapter):
     notebook = nbformat.read(REPO / "book" / f"{chapter}.ipynb", as_version=4)
