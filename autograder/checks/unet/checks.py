@@ -58,7 +58,10 @@ def check_decoder_channels(got, want):
     _compare_layers(got["probe_decoder"]["rows"], want["probe_decoder"]["rows"],
                     "your decoder block (x with 16 channels, skip with 8, 8 output channels)")
     _n, _h, _w, x_channels, skip_channels, width = DECODER_ODD
-    _compare_layers(got["probe_decoder"]["rows_odd"], want["probe_decoder"]["rows_odd"],
+    odd = got["probe_decoder"]["rows_odd"]
+    expect(odd.dtype.kind != "U", f"your decoder block (x with {x_channels} channels, skip with {skip_channels}, "
+                                  f"{width} output channels) failed: {odd}")
+    _compare_layers(odd, want["probe_decoder"]["rows_odd"],
                     f"your decoder block (x with {x_channels} channels, skip with {skip_channels}, {width} output "
                     f"channels: half of x, the skip and the output widths all differ)")
 

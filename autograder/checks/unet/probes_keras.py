@@ -7,7 +7,7 @@ order the model uses it, gets values drawn from its position and its (in, out, k
 shape, so a correct model built any way gets the reference's weights ("transplanted").
 """
 import numpy as np
-from probes_common import DECODER_ODD, weight_map_facts
+from probes_common import DECODER_ODD, failure_or, weight_map_facts
 
 import keras
 
@@ -141,7 +141,7 @@ def probe_decoder(ns, ctx):
     scale = np.abs(values).mean() + 1e-12
     return {
         "rows": rows,
-        "rows_odd": _odd_decoder_rows(ns, ctx["seed"]),
+        "rows_odd": failure_or(lambda: _odd_decoder_rows(ns, ctx["seed"])),
         "values": values,
         "values_alt": values_alt,
         "skip_effect": np.abs(other_skip - values).mean() / scale,

@@ -7,7 +7,7 @@ order the forward pass uses it, gets values drawn from its position and its (in,
 shape, so a correct model built any way gets the reference's weights ("transplanted").
 """
 import numpy as np
-from probes_common import DECODER_ODD, weight_map_facts
+from probes_common import DECODER_ODD, failure_or, weight_map_facts
 
 import torch
 
@@ -151,7 +151,7 @@ def probe_decoder(ns, ctx):
     scale = np.abs(values).mean() + 1e-12
     return {
         "rows": rows,
-        "rows_odd": _odd_decoder_rows(ns),
+        "rows_odd": failure_or(lambda: _odd_decoder_rows(ns)),
         "values": values,
         "values_alt": values_alt,
         "skip_effect": np.abs(other_skip - values).mean() / scale,
