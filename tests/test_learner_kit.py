@@ -93,10 +93,11 @@ def _in_kit(kitenv: Path, code: str, cwd: Path) -> str:
 
 def _solution_lines() -> set[str]:
     """The non-trivial lines of every answer (between the solution markers), less those the
-    learners have anyway: in their notebooks, or in the course library (generic lines such as
+    learners have anyway: in their notebooks, the course library or the published chapters (generic lines such as
     `for level in range(depth):`)."""
     given = "\n".join((REPO / "exercises" / p.name).read_text() for p in (REPO / "solutions").glob("*.ipynb"))
     library = "\n".join(p.read_text() for p in (REPO / "coursekit").rglob("*.py"))
+    library += "\n".join(p.read_text() for p in (REPO / "book").glob("*.md"))  # the published chapters
     lines = set()
     for path in (REPO / "solutions").glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:

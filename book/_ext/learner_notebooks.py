@@ -20,10 +20,10 @@ BOOK = Path(__file__).resolve().parent.parent
 CHAPTERS = ("pytorch_data", "unet", "transfer", "distillation")
 FRAMEWORKS = {"keras": "Keras", "torch": "PyTorch"}
 GLUE_MD = re.compile(r"```\{glue:md\} (\S+)\n(?::format: \w+\n)?```\n?")
-GLUE_TEXT = re.compile(r"\{glue:text\}`([\w-]+)(?::([^`]*))?`")
+GLUE_TEXT = re.compile(r"\{glue:(?:text|md)\}`([\w-]+)(?::([^`]*))?`")  # inline numbers and short Markdown
 TAB_SET = re.compile(r"^::::\{tab-set\}\n.*?^::::\n?", re.DOTALL | re.MULTILINE)
 GLUE_HELPERS = '''
-# The book pastes values into its text with myst_nb's glue; here they are kept and shown by cells.
+# The book pastes values into its text with the book's glue; here they are kept and shown by cells.
 GLUED = {}
 
 
