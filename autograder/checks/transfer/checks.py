@@ -105,8 +105,9 @@ def check_training_sanity(got, want, note):
     expect(np.isfinite(losses).all(), "the loss became NaN or infinite")
     expect(losses[-1] < 0.5 * losses[0], f"the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; expected at least a halving")
     reference = want["probe_training"]
-    expect(run["accuracy"] >= min(1, reference["accuracy"]),
-           f"after training, {run['accuracy']:.0%} of the training images are classified right; expected all")
+    expect(run["accuracy"] >= reference["accuracy"],
+           f"after training, {run['accuracy']:.0%} of the training images are classified right; "
+           f"expected {float(reference['accuracy']):.0%}, as the reference")
     # The seed is drawn at grading time: the reference's run on the same inputs sets the bar where it falls short of SHARP.
     sharp = max(SHARP_FLOOR, min(SHARP, float(reference["true_probability"]) - 0.02))
     expect(run["true_probability"] >= sharp, f"after training the true class gets a probability of {run['true_probability']:.2f} "
