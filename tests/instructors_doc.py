@@ -8,12 +8,13 @@ BLOCK = re.compile(r"^```bash\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
 def section(heading: str) -> str:
-    """The text under `### heading`, up to the next heading of level 1 to 3 (outside code)."""
+    """The text under the heading (`## heading` or `### heading`), up to the next heading of
+    level 1 to 3 (outside code)."""
     lines, inside, fenced = [], False, False
     for line in PAGE.read_text().splitlines(keepends=True):
         fenced ^= line.startswith("```")
         if not fenced and re.match(r"#{1,3} ", line):
-            inside = line.strip() == f"### {heading}"
+            inside = line.split(" ", 1)[1].strip() == heading
         elif inside:
             lines.append(line)
     assert lines, f"no section {heading!r} in {PAGE}"
