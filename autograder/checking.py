@@ -1,23 +1,30 @@
-"""Score a probe run: the exercise's pytest checks, in a process of their own.
+"""Score a probe run: the exercise's checks, called in the grader's own process.
 
-`run_checks` starts `pytest checks.py -p autograder.checking` on the saved probe runs;
-the plugin half of this module hands the checks `got`, `want` and `note` and writes
-one record per check. No learner code is loaded in that process: it reads arrays.
+The checks are the course's own code and judge plain arrays (loaded with allow_pickle=False);
+no learner code is ever loaded here. Each `check_*` function of checks.py is called in file
+order with the arguments it names (`got`, `want`, `note`), under its `@check(points, hidden,
+hint)` metadata; `judge` also says which probe arrays each check read (for diagnosis.py).
 """
+import importlib.util
+import hashlib
+import inspect
 import json
-import os
-import subprocess
-import sys
-import tempfile
+import threading
+import traceback
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pytest
+from _pytest.outcomes import Failed, OutcomeException
 
 from autograder.checkkit import Probes
+from autograder.exercise import CourseError
 from autograder.sandbox import ProbeRun
+
+ARGUMENTS = {"got", "want", "note"}
+MAX_MESSAGE = 3000
 
 
 @dataclass
@@ -30,6 +37,18 @@ class CheckResult:
     passed: bool
     message: str  # what went wrong (expected, got), or notes on a pass
     hint: str
+    diagnosis: str = ""  # the known mistake these results match (diagnosis.py), if any
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    title: str
+    points: float
+    hidden: bool
+    hint: str
+    function: object
+    arguments: tuple[str, ...]
 
 
 def save_run(run: ProbeRun, folder: Path) -> None:
@@ -57,95 +76,154 @@ def load_run(folder: Path) -> ProbeRun:
     return ProbeRun(values, meta["errors"], meta["isolation"], meta["seconds"])
 
 
+def load_saved_run(folder: Path) -> ProbeRun:
+    """load_run for a cached run that never changes once written (a reference's, a known mistake's):
+    read once per process, its arrays read-only since every grade shares them."""
+    stamp = (Path(folder) / "run.json").stat().st_mtime_ns
+    return _load_once(str(Path(folder).resolve()), stamp)
+
+
+@lru_cache(maxsize=32)
+def _load_once(folder: str, stamp: int) -> ProbeRun:
+    run = load_run(Path(folder))
+    for arrays in run.values.values():
+        for array in arrays.values():
+            array.flags.writeable = False
+    return run
+
+
 def run_checks(checks_file: Path, got: Path, want: Path, visible_only: bool = False) -> list[CheckResult]:
-    with tempfile.TemporaryDirectory() as tmp:
-        results = Path(tmp) / "results.json"
-        command = [
-            sys.executable, "-m", "pytest", str(checks_file), "-p", "autograder.checking",
-            "--got", str(got.resolve()), "--want", str(want.resolve()), "--results", str(results),
-            "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=", "--import-mode=importlib",
-            "-o", "python_files=checks.py", "-o", "python_functions=check_*",
-            "--rootdir", str(checks_file.parent), "-c", os.devnull,
-        ]
-        if visible_only:
-            command.append("--visible-only")
-        # pytest runs in the checks' folder: got and want are resolved above so a relative
-        # --out (the README's default grades/) still points at them.
-        finished = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                                  cwd=checks_file.parent)
-        if finished.returncode not in (0, 1) or not results.exists():  # 0: all passed, 1: some failed
-            raise RuntimeError(f"the checks did not run:\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}")
-        return [CheckResult(**r) for r in json.loads(results.read_text())]
+    """The records of every check (the visible ones only, with visible_only) on two saved runs."""
+    return [result for result, _ in judge(checks_file, load_run(got), load_saved_run(want), visible_only)]
 
 
-# ---- the pytest plugin (loaded with -p autograder.checking) ----
-
-_records: list[dict] = []
-
-
-def pytest_addoption(parser):
-    parser.addoption("--got", help="folder of the learner's saved probe run")
-    parser.addoption("--want", help="folder of the reference's saved probe run")
-    parser.addoption("--results", help="where to write the check records (JSON)")
-    parser.addoption("--visible-only", action="store_true", help="skip hidden checks (the learner's self-check)")
-
-
-@pytest.fixture(scope="session")
-def got(request):
-    run = load_run(Path(request.config.getoption("--got")))
-    return Probes(run.values, run.errors, "learner")
+def judge(checks_file: Path, got: ProbeRun, want: ProbeRun, visible_only: bool = False) -> list[tuple[CheckResult, frozenset]]:
+    """(record, reads) per check: reads holds (probe, key) for each of the learner's arrays the
+    check read, and (probe, None) for each probe it asked for that the learner's run lacks."""
+    judged = []
+    for check in load_checks(checks_file):
+        if visible_only and check.hidden:
+            continue
+        judged.append(_call(check, got, Probes(want.values, want.errors, "reference")))
+    return judged
 
 
-@pytest.fixture(scope="session")
-def want(request):
-    run = load_run(Path(request.config.getoption("--want")))
-    return Probes(run.values, run.errors, "reference")
+def _call(check: Check, got: ProbeRun, want: Probes) -> tuple[CheckResult, frozenset]:
+    reads, notes = set(), []
+    given = {"got": Probes(_ReadRun(got.values, reads), got.errors, "learner"), "want": want, "note": notes.append}
+    try:
+        check.function(**{name: given[name] for name in check.arguments})
+        passed, message = True, "\n".join(notes)
+    except (Failed, AssertionError) as failure:  # the check's verdict on the learner's results
+        passed, message = False, _failure_text(failure)
+    except (Exception, OutcomeException) as error:  # a bug of the check (OutcomeException: a pytest.skip, ...)
+        passed, message = False, _crash_text(check, error)
+    result = CheckResult(check.name, check.title, check.points if passed else 0, check.points, check.hidden,
+                         passed, message[:MAX_MESSAGE], check.hint)
+    return result, frozenset(reads)
 
 
-@pytest.fixture
-def note(request):
-    """note("ran on cuda") adds a line to this check's feedback."""
-    lines = []
-    request.node.user_notes = lines
-    return lines.append
+def _failure_text(failure: BaseException) -> str:
+    """As pytest reported it: the message of a pytest.fail, 'AssertionError: ...' for an assertion."""
+    text = "".join(traceback.format_exception_only(type(failure), failure)).rstrip()
+    return text.removeprefix("Failed: ")
 
 
-def pytest_collection_modifyitems(config, items):
-    unmarked = [item.name for item in items if item.get_closest_marker("check") is None]
+def _crash_text(check: Check, error: BaseException) -> str:
+    first = (traceback.format_exception_only(type(error), error)[-1]).strip()
+    return (f"not judged: the grader's own check {check.name} crashed ({first[:500]}). This is a fault in the "
+            "course's checks, not in your code: please tell your instructor.")
+
+
+class _ReadRun(dict):
+    """A run's probes as the checks see them, noting each probe asked for that the run lacks."""
+
+    def __init__(self, values: dict, reads: set):
+        super().__init__({probe: _ReadProbe(arrays, probe, reads) for probe, arrays in values.items()})
+        self._reads = reads
+
+    def __contains__(self, probe) -> bool:
+        found = super().__contains__(probe)
+        if not found:
+            self._reads.add((probe, None))
+        return found
+
+    def get(self, probe, default=None):
+        return self[probe] if probe in self else default
+
+
+class _ReadProbe(dict):
+    """One probe's arrays, noting each key a check reads (iterating reads them all)."""
+
+    def __init__(self, arrays: dict, probe: str, reads: set):
+        super().__init__(arrays)
+        self._probe, self._reads = probe, reads
+
+    def __getitem__(self, key):
+        self._reads.add((self._probe, key))
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def _read_all(self):
+        self._reads.update((self._probe, key) for key in super().keys())
+
+    def __iter__(self):
+        self._read_all()
+        return super().__iter__()
+
+    def keys(self):
+        self._read_all()
+        return super().keys()
+
+    def values(self):
+        self._read_all()
+        return super().values()
+
+    def items(self):
+        self._read_all()
+        return super().items()
+
+
+_loading = threading.Lock()
+
+
+def load_checks(checks_file: Path) -> tuple[Check, ...]:
+    """The checks of a checks.py, in file order; imported once per content."""
+    text = Path(checks_file).read_bytes()
+    with _loading:
+        return _import_checks(str(Path(checks_file).resolve()), hashlib.sha256(text).hexdigest())
+
+
+@lru_cache(maxsize=None)
+def _import_checks(path: str, digest: str) -> tuple[Check, ...]:
+    spec = importlib.util.spec_from_file_location(f"autograder_checks_{digest[:16]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    functions = [(name, f) for name, f in vars(module).items()
+                 if name.startswith("check_") and inspect.isfunction(f) and f.__module__ == module.__name__]
+    unmarked = [name for name, f in functions if _mark(f) is None]
     if unmarked:
-        raise pytest.UsageError(f"checks without @check: {unmarked}")
-    if config.getoption("--visible-only"):
-        items[:] = [item for item in items if not item.get_closest_marker("check").kwargs.get("hidden")]
+        raise CourseError(f"{path}: checks without @check: {unmarked}")
+    checks = []
+    for name, function in functions:
+        arguments = tuple(inspect.signature(function).parameters)
+        if unknown := set(arguments) - ARGUMENTS:
+            raise CourseError(f"{path}: {name} asks for {sorted(unknown)}; a check takes only got, want and note")
+        meta = _mark(function)
+        checks.append(Check(name, _title(function, name), meta.get("points", 1), bool(meta.get("hidden")),
+                            meta.get("hint", ""), function, arguments))
+    return tuple(checks)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    if report.when == "call" or (report.when == "setup" and report.failed):
-        marker = item.get_closest_marker("check").kwargs
-        passed = report.passed
-        message = _failure_text(report) if not passed else "\n".join(getattr(item, "user_notes", []))
-        _records.append(asdict(CheckResult(
-            name=item.name, title=_title(item),
-            points=marker.get("points", 1) if passed else 0, max_points=marker.get("points", 1),
-            hidden=bool(marker.get("hidden")), passed=passed, message=message, hint=marker.get("hint", ""),
-        )))
-    return report
+def _mark(function) -> dict | None:
+    """The keyword arguments of the function's @check (a pytest mark, see checkkit.check)."""
+    marks = [m for m in getattr(function, "pytestmark", []) if m.name == "check"]
+    return marks[0].kwargs if marks else None
 
 
-def _title(item) -> str:
+def _title(function, name: str) -> str:
     """The docstring's whole first sentence (it may run over several lines), or the check's name."""
-    text = " ".join((item.function.__doc__ or item.name).split())
+    text = " ".join((function.__doc__ or name).split())
     return text.split(". ")[0].rstrip(".")
-
-
-def _failure_text(report) -> str:
-    crash = getattr(report.longrepr, "reprcrash", None)
-    text = crash.message if crash else str(report.longrepr)
-    return text.removeprefix("Failed: ")[:3000]
-
-
-def pytest_sessionfinish(session):
-    path = session.config.getoption("--results")
-    if path:
-        Path(path).write_text(json.dumps(_records, indent=1))
