@@ -58,4 +58,23 @@ WRONG = {
     "tracker_not_updated_keras": Sample(
         replace=(("        self.loss_tracker.update_state(loss)\n", ""),),
         fails=STEP_WRONG, framework="keras"),
+    # Told "alpha weighs ... T**2" whatever the mistake; now the message names it.
+    # KL averaged over every element, not over the batch: the soft term is 1/classes of the right one.
+    "kl_mean_reduction_torch": Sample(
+        replace=(('reduction="batchmean"', 'reduction="mean"'),),
+        fails=LOSS, framework="torch"),
+    # The hard-label term reads the logits as probabilities.
+    "no_from_logits_keras": Sample(
+        replace=(("sparse_categorical_crossentropy(labels, student_logits, from_logits=True)",
+                  "sparse_categorical_crossentropy(labels, student_logits)"),),
+        fails=LOSS, framework="keras"),
+}
+
+# A phrase of the message each of these wrong answers must get, per check: the feedback names the mistake.
+MESSAGES = {
+    "kl_mean_reduction_torch": {"check_loss_values": "reduction='batchmean'", "check_gradient": "not judged: see check_loss_values"},
+    "no_from_logits_keras": {"check_loss_values": "from_logits=True"},
+    "missing_t_squared_keras": {"check_loss_values": "multiply it by temperature**2", "check_t_squared": "shrink"},
+    "teacher_no_temperature_torch": {"check_t_squared": "the T**2 is there"},
+    "alpha_wrong_term_torch": {"check_loss_values": "alpha weighs the wrong term"},
 }

@@ -1,7 +1,8 @@
 """Checks for the distillation exercise: the learner's probe results against the reference's."""
 import numpy as np
 
-from autograder.checkkit import check, expect, expect_close, judged_only_if
+from autograder.checkkit import check, expect, expect_close, judged_only_if, loss_bar
+from autograder.checks.distillation.probes_common import CLASSES, LOSS_CASES
 
 
 def _step_wrong(got, want) -> bool:
@@ -21,13 +22,47 @@ def _loss_right(got, want) -> bool:
     values = got.values.get("probe_loss_values")
     return values is not None and np.allclose(values["values"], want["probe_loss_values"]["values"], rtol=1e-4, atol=1e-5)
 
+AGREEMENT = 0.85  # the sanity run's bar; the reference reaches 94-96%
 CASES = "(T, alpha) = (1, 0.5), (2, 0.1), (4, 0), (4, 1), (10, 0.3)"
 
 
-@check(points=2, hint="alpha weighs the hard-label cross-entropy; (1 - alpha) * T**2 weighs KL(teacher_T || student_T).")
+def _case(temperature: float, alpha: float) -> int:
+    return LOSS_CASES.index((temperature, alpha))
+
+
+def _loss_mistake(got: np.ndarray, want: np.ndarray) -> str:
+    """What the loss values say about the mistake. At alpha = 1 the loss is the hard-label term
+    alone, at alpha = 0 the soft term alone (both at T = 4): which of them differs, and how."""
+    hard, soft = _case(4.0, 1.0), _case(4.0, 0.0)
+    close = lambda a, b: bool(np.isclose(a, b, rtol=1e-4, atol=1e-5))  # noqa: E731
+    if close(got[hard], want[soft]) and close(got[soft], want[hard]):
+        return ("alpha weighs the wrong term: alpha * hard-label cross-entropy + (1 - alpha) * the soft term, "
+                "not the other way round")
+    if not close(got[hard], want[hard]):
+        return (f"at alpha = 1 (the hard-label term alone) your loss is {got[hard]:.4g}, expected {want[hard]:.4g}: the "
+                "cross-entropy of the labels with the student's logits (Keras: from_logits=True; PyTorch: "
+                "F.cross_entropy(logits, labels) takes logits), averaged over the batch")
+    if close(got[soft], want[soft]):
+        return "the hard and the soft term are right alone (alpha = 1, alpha = 0): mix them as alpha * hard + (1 - alpha) * soft"
+    ratio = got[soft] / want[soft] if want[soft] else np.nan
+    if np.isclose(ratio, 1 / 16, rtol=1e-3):
+        return "the soft term is 1/T**2 of the expected one: multiply it by temperature**2"
+    if np.isclose(ratio, 1 / CLASSES, rtol=1e-3):
+        return (f"the soft term is 1/{CLASSES} of the expected one (the number of classes): average the KL over the batch, "
+                "not over every element (PyTorch: reduction='batchmean', not 'mean')")
+    return (f"at alpha = 0 (the soft term alone, T = 4) your loss is {got[soft]:.4g}, expected {want[soft]:.4g}: "
+            "KL(teacher_T || student_T), both logits divided by T, times T**2, averaged over the batch")
+
+
+@check(points=2, hint="At alpha = 1 the loss is the hard-label term alone, at alpha = 0 the soft term alone: "
+                      "compare your function there with the formula in the notebook.")
 def check_loss_values(got, want):
     """the loss matches the reference on fixed logits for several T and alpha"""
-    expect_close(got["probe_loss_values"]["values"], want["probe_loss_values"]["values"], f"loss for {CASES}", rtol=1e-4, atol=1e-5)
+    values, reference = (np.asarray(v["values"], dtype=float) for v in (got["probe_loss_values"], want["probe_loss_values"]))
+    if values.shape == reference.shape and not np.allclose(values, reference, rtol=1e-4, atol=1e-5):
+        expect(False, f"loss for {CASES}: expected {np.round(reference, 4).tolist()}, got {np.round(values, 4).tolist()}; "
+                      f"{_loss_mistake(values, reference)}")
+    expect_close(values, reference, f"loss for {CASES}", rtol=1e-4, atol=1e-5)
 
 
 @check(points=1, hint="Use log-softmax for both soft distributions; exp(log p) - never softmax then log.")
@@ -35,22 +70,33 @@ def check_large_logits(got, want):
     """logits of size 1000 give the right, finite loss (no overflow)"""
     large = got["probe_loss_values"]["large"]
     expect(np.isfinite(large), f"the loss for logits of size 1000 is {large}: compute it from log-softmaxes")
+    if not np.isclose(large, want["probe_loss_values"]["large"], rtol=1e-3, atol=1e-2):
+        judged_only_if(_loss_right(got, want), "check_loss_values", "your loss differs on ordinary logits too")
     expect_close(large, want["probe_loss_values"]["large"], "loss for logits of size 1000", rtol=1e-3, atol=1e-2)
 
 
 @check(points=2, hidden=True, hint="Differentiate through the student's logits only; the teacher's are constants.")
 def check_gradient(got, want):
     """the gradient with respect to the student's logits matches the reference"""
-    expect_close(got["probe_gradient"]["gradient"], want["probe_gradient"]["gradient"], "d loss / d student logits at T = 3, alpha = 0.2", rtol=1e-3, atol=1e-5)
+    gradient, reference = got["probe_gradient"]["gradient"], want["probe_gradient"]["gradient"]
+    if not (np.shape(gradient) == np.shape(reference) and np.allclose(gradient, reference, rtol=1e-3, atol=1e-5)):
+        judged_only_if(_loss_right(got, want), "check_loss_values", "the gradient of another loss differs anyway")
+    expect_close(gradient, reference, "d loss / d student logits at T = 3, alpha = 0.2", rtol=1e-3, atol=1e-5)
 
 
-@check(points=1, hint="Multiply the soft term by temperature ** 2.")
+@check(points=1, hint="The soft term's gradient keeps its size as T grows when both logits are divided by T and "
+                      "the term is multiplied by T**2.")
 def check_t_squared(got, want):
-    """the soft term's gradient keeps its size as T grows (the T squared scaling)"""
-    norms = got["probe_scaling"]["grad_norms"]
-    ratio = norms.max() / max(norms.min(), 1e-12)
-    # with T**2 the norms at T = 5, 10, 20 stay within ~1.3x; without it they shrink ~16x
-    expect(ratio < 2, f"gradient norms at T = 5, 10, 20 are {', '.join(f'{n:.3g}' for n in norms)}: they should stay about the same size as T grows")
+    """the soft term's gradient keeps its size as T grows (the T squared scaling), as the reference's does"""
+    norms = np.asarray(got["probe_scaling"]["grad_norms"], dtype=float)
+    relative = norms / np.asarray(want["probe_scaling"]["grad_norms"], dtype=float)  # 1 at every T for the reference
+    shown = ", ".join(f"{n:.3g}" for n in norms)
+    expect(np.isfinite(relative).all() and relative.min() > 0, f"gradient norms at T = 5, 10, 20 are {shown}")
+    growth = relative[-1] / relative[0]  # from T = 5 to T = 20: 1/16 without T**2
+    expect(growth > 1 / 2, f"gradient norms at T = 5, 10, 20 are {shown}: they shrink as T grows, by about "
+                           "1/T**2; multiply the soft term by temperature**2")
+    expect(growth < 2, f"gradient norms at T = 5, 10, 20 are {shown}: they grow with T; the T**2 is there, but the soft "
+                       "targets are not softened alike: divide both the teacher's and the student's logits by T")
 
 
 @check(points=1, hint="Run the teacher in inference mode (training=False / teacher.eval() and torch.no_grad()) and update only the student.")
@@ -88,5 +134,10 @@ def check_sanity(got, want, note):
     note(f"ran {len(losses)} steps on {run['device']}; loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
          f"agreement with the teacher {float(run['agreement_before']):.0%} -> {float(run['agreement_after']):.0%}")
     expect(np.isfinite(losses).all(), "the loss became NaN or infinite")
-    expect(losses[-1] <= 0.5 * losses[0], f"the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; expected at least a halving")
-    expect(run["agreement_after"] >= 0.85, f"the student agrees with the teacher on {float(run['agreement_after']):.0%} of inputs; expected at least 85%")
+    reference = want["probe_sanity"]
+    bar, why = loss_bar(reference["losses"], usual=0.5, most=0.6)
+    expect(losses[-1] <= bar * losses[0], f"the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; expected {bar:.0%} "
+                                          f"of the first or less{why}")
+    agree = min(AGREEMENT, float(reference["agreement_after"]) - 0.05)  # the reference's run at this seed may reach less
+    expect(run["agreement_after"] >= agree, f"the student agrees with the teacher on {float(run['agreement_after']):.0%} "
+                                            f"of inputs; expected at least {agree:.0%}")
