@@ -43,6 +43,6 @@ def main_job(tmp_path_factory):
     # take it from the copied reference cache. Every other batch draws its own.
     env = dict(os.environ, COURSEKIT_OFFLINE="1", AUTOGRADER_SEED="0",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade"],
+    done = subprocess.run([str(Path(sys.executable).parent / "autograder"), "grade"],  # .venv/bin/autograder grade
                           env=env, capture_output=True, text=True, cwd=cwd)
     return cwd / "grades" / "samples", done  # the demo writes grades/samples/<slug>/
