@@ -1,10 +1,14 @@
-"""Servers on 127.0.0.1 for the download tests: a site whose replies go wrong in chosen ways,
-a forwarding proxy, a closed port, and a guard that lets sockets reach 127.0.0.1 only."""
+"""Servers on 127.0.0.1 for the download tests: a site whose replies go wrong in chosen ways
+(over HTTP, or HTTPS with a self-signed certificate made here), a forwarding proxy, a closed
+port, and a guard that lets sockets reach 127.0.0.1 only."""
 import contextlib
 import http.server
 import socket
+import ssl
+import subprocess
 import threading
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -13,10 +17,26 @@ REAL_CREATE_CONNECTION = socket.create_connection
 HTML = b"<!DOCTYPE html><html><head><title>Sign in to the Wi-Fi</title></head><body>Welcome</body></html>\n"
 
 
+def self_signed_certificate(folder: Path, host: str) -> tuple[Path, Path]:
+    """(certificate, key) files for `host`, made with the openssl command: a self-signed
+    certificate, which a client trusts only when told to (SSL_CERT_FILE, or an SSL context)."""
+    cert, key = Path(folder) / f"{host}.crt", Path(folder) / f"{host}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={host}",
+                    "-addext", f"subjectAltName=DNS:{host}", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
 @contextlib.contextmanager
-def serving(handler_class, port: int = 0):
-    """A threaded HTTP server on 127.0.0.1 (a free port by default) for the duration; yields the server."""
+def serving(handler_class, port: int = 0, tls=None):
+    """A threaded HTTP server on 127.0.0.1 (a free port by default) for the duration; yields the
+    server. tls: (certificate, key) files to serve HTTPS with."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler_class)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        # the handshake happens in the handler's thread, so a client that gives up does not block accept()
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     server.daemon_threads = True
     server.release = threading.Event()  # set on exit: stalled replies end
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -40,7 +60,8 @@ class Site:
         self.hits = []
 
     @contextlib.contextmanager
-    def run(self, port: int = 0):
+    def run(self, port: int = 0, tls=None):
+        """Serve for the duration (HTTPS with tls=(certificate, key) files); yields self, with .url set."""
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -81,8 +102,8 @@ class Site:
                 self.end_headers()
                 self.wfile.write(body)
 
-        with serving(Handler, port) as server:
-            self.url = f"http://127.0.0.1:{server.server_port}"
+        with serving(Handler, port, tls) as server:
+            self.url = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
             yield self
 
 

@@ -13,7 +13,7 @@ import pytest
 from coursekit import network
 from coursekit.data import catsdogs, fashion, isbi, pets
 from coursekit.network import DownloadError
-from local_http import Site, closed_port, forwarding_proxy, loopback_only  # noqa: F401  (a fixture)
+from local_http import Site, closed_port, forwarding_proxy, loopback_only, self_signed_certificate  # noqa: F401
 
 BAD_REPLIES = ["truncated", "unsized", "html", "stall", "refused"]
 PROBLEMS = {"truncated": "cut short", "unsized": "not the expected file", "html": "sent a web page",
@@ -122,6 +122,31 @@ def test_isbi_through_a_proxy_only(isbi_site, tmp_path, monkeypatch, loopback_on
         assert isbi.isbi_dir("auto", root=tmp_path) == tmp_path and not (tmp_path / isbi.MARKER).exists()
     assert [url for _, url in seen] == [f"http://isbi.behind-proxy.test/data/{name}" for name in isbi.FILES]
     assert {port for _, port in loopback_only} == {int(proxy.rsplit(":", 1)[1])}  # never the site directly
+
+
+def test_isbi_over_https_through_a_connect_proxy(stacks, tmp_path, monkeypatch, loopback_only, capsys):
+    """HTTPS_PROXY and a TLS host only the proxy can reach: "auto" downloads the real stacks through
+    the tunnel; with the certificate not trusted it falls back with one line, "real" raises."""
+    monkeypatch.setattr(isbi, "EXPECTED_SHAPE", (2, 64, 64))
+    host = "isbi.behind-proxy.test"
+    cert, key = self_signed_certificate(tmp_path, host)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with Site({f"/data/{name}": ("ok", body) for name, body in stacks.items()}).run(tls=(cert, key)) as site, \
+            forwarding_proxy({host: site.url.removeprefix("https://")}) as (proxy, seen):
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+        monkeypatch.setenv("COURSEKIT_ISBI_URL", f"https://{host}/data/")
+        with pytest.raises(DownloadError, match="secure connection failed .*CERTIFICATE_VERIFY_FAILED"):
+            isbi.isbi_dir("real", root=tmp_path / "real")
+        capsys.readouterr()
+        assert isbi.isbi_dir("auto", root=tmp_path / "auto") == tmp_path / "auto"
+        assert (tmp_path / "auto" / isbi.MARKER).is_file()  # the synthetic set, marked as such
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1 and "secure connection failed" in out and "using the synthetic ISBI 2012" in out
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        assert isbi.isbi_dir("auto", root=tmp_path / "trusted") == tmp_path / "trusted"
+    assert sorted(site.hits) == sorted(f"/data/{name}" for name in isbi.FILES)
+    assert files_under(tmp_path / "trusted") == sorted(isbi.FILES)
+    assert {port for _, port in loopback_only} == {int(proxy.rsplit(":", 1)[1])}  # only ever the proxy
 
 
 # ---- PetImages (Microsoft's zip) ------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from coursekit import network
 from coursekit.network import DownloadError, OfflineError
-from local_http import Site, closed_port, forwarding_proxy, loopback_only  # noqa: F401  (a fixture)
+from local_http import Site, closed_port, forwarding_proxy, loopback_only, self_signed_certificate  # noqa: F401
 
 BODY = bytes(range(256)) * 64  # 16 KiB
 
@@ -133,6 +133,28 @@ def test_downloads_go_through_the_proxy_in_the_environment(site, tmp_path, monke
         assert network.proxy_for(site.url + "/ok.bin") is None  # NO_PROXY is honoured, as urllib does
     proxy_port = int(proxy.rsplit(":", 1)[1])
     assert {port for _, port in loopback_only} == {proxy_port}  # the client only ever reached the proxy
+
+
+def test_https_through_a_connect_proxy(tmp_path, monkeypatch, loopback_only):
+    """HTTPS_PROXY: the probe and the download tunnel through the proxy (CONNECT) to a TLS site
+    whose name only the proxy knows; its self-signed certificate is refused until trusted."""
+    host = "data.behind-proxy.test"
+    cert, key = self_signed_certificate(tmp_path, host)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with Site({"/ok.bin": ("ok", BODY)}).run(tls=(cert, key)) as site, \
+            forwarding_proxy({host: site.url.removeprefix("https://")}) as (proxy, seen):
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+        url = f"https://{host}/ok.bin"
+        assert network.proxy_for(url) == proxy
+        untrusted = network.can_download(url)
+        assert untrusted.startswith("the secure connection failed (") and "CERTIFICATE_VERIFY_FAILED" in untrusted
+        assert untrusted.endswith(f"(through the proxy {proxy})") and site.hits == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # as a company's proxy CA is trusted
+        assert network.can_download(url) is None
+        path = fetch(url, tmp_path / "got", size=len(BODY), checksum=("sha256", hashlib.sha256(BODY).hexdigest()))
+        assert path.read_bytes() == BODY
+    assert seen == [("CONNECT", f"{host}:443")] * 3 and site.hits == ["/ok.bin", "/ok.bin"]
+    assert {port for _, port in loopback_only} == {int(proxy.rsplit(":", 1)[1])}  # only ever the proxy
 
 
 def test_a_dead_proxy_is_named_in_the_error(loopback_only, monkeypatch, tmp_path):
