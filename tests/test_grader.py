@@ -103,3 +103,4 @@ def test_self_check_runs_only_visible_checks(tmp_path):
 def test_generated_files_are_in_sync():
     done = subprocess.run([sys.executable, "-m", "autograder", "generate", "--check"], env=ENV, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "nbgrader generate_assignment: solutions/unet_torch.ipynb" in done.stdout  # progress, step by step
