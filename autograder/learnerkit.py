@@ -1,7 +1,9 @@
 """The learner's kit: what a learner installs, built from the instructor's course by one command.
 
 `autograder learner-kit DIR` writes DIR/<kit>-<version>-py3-none-any.whl, DIR/index.html (a page
-that links it, so DIR served on the web is a pip --find-links index) and DIR/exercises/*.ipynb.
+that links it, so DIR served on the web is a pip --find-links index), DIR/exercises/*.ipynb, the
+chapters' notebooks DIR/book/<chapter>.ipynb and DIR/binder/requirements.txt (which installs the
+kit): DIR pushed as a repository of its own is what the book's Colab and Binder buttons open.
 The wheel holds coursekit, the grader, each exercise's visible checks, the probes they read and
 the reference's saved probe run for those probes. It holds no solution text, no sample
 notebook and no hidden check: they stay in the instructor's repository.
@@ -11,8 +13,11 @@ The kit's name and where it is published come from one place, the course folder'
     [kit]
     package = "dl-course-kit"
     index = "https://example.org/dl-course/kit/"   # pip --find-links: a web page or a folder
+    repository = "https://github.com/example/dl-course-learners"   # where DIR is pushed
+    branch = "main"
 
-`autograder generate` writes them into every exercise notebook's first (set-up) cell.
+`autograder generate` writes package and index into every exercise notebook's first (set-up)
+cell; the book's launch buttons (book/_ext/launch_buttons.py) open repository and branch.
 """
 import ast
 import importlib.metadata
@@ -47,7 +52,8 @@ COURSE_DATA = os.environ.get("COURSE_DATA", "synthetic")  # "real": the real dat
 # ---- the course's configuration and the set-up cell ----
 
 def kit_config(course: Path) -> dict:
-    """course.toml's [kit] table: package (the kit's distribution name) and index (pip --find-links)."""
+    """course.toml's [kit] table: package (the kit's distribution name), index (pip --find-links),
+    repository and branch (where the kit's folder is published: the learners', never this one)."""
     try:
         import tomllib
     except ImportError:  # Python 3.10
@@ -55,9 +61,25 @@ def kit_config(course: Path) -> dict:
     path = course / "course.toml"
     try:
         kit = tomllib.loads(path.read_text())["kit"]
-        return {"package": str(kit["package"]), "index": str(kit["index"]), "version": str(kit.get("version", "0.1.0"))}
+        return {"package": str(kit["package"]), "index": str(kit["index"]), "version": str(kit.get("version", "0.1.0")),
+                "repository": str(kit["repository"]).rstrip("/"), "branch": str(kit.get("branch", "main"))}
     except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
-        raise CourseError(f"{path}: needs a [kit] table with package and index ({error})") from None
+        raise CourseError(f"{path}: needs a [kit] table with package, index and repository ({error})") from None
+
+
+def launch_options(course: Path) -> dict:
+    """The book's theme options for its Colab and Binder buttons (and its repository button): the
+    learners' repository of course.toml's [kit], where the kit's book/<chapter>.ipynb lie."""
+    config = kit_config(course)
+    return {"repository_url": config["repository"], "repository_branch": config["branch"], "path_to_docs": "book",
+            "use_repository_button": True}
+
+
+def binder_requirements(config: dict) -> str:
+    """DIR/binder/requirements.txt: Binder (repo2docker) installs the kit with both frameworks."""
+    return (f"# Binder installs the course kit from its index (course.toml [kit]), PyTorch's CPU build (no GPU there)\n"
+            f"--find-links {config['index']}\n--extra-index-url https://download.pytorch.org/whl/cpu\n"
+            f"{config['package']}[torch,keras]=={config['version']}\n")
 
 
 def setup_source(framework: str, config: dict) -> str:
@@ -260,10 +282,14 @@ def build_kit(out: Path, slugs: list[str] | None = None) -> Path:
             raise RuntimeError(f"building the kit's wheel failed:\n{built.stdout[-2000:]}\n{built.stderr[-2000:]}")
     wheel = next(out.glob("*.whl"))
     (out / "index.html").write_text(f'<!doctype html><html><body><a href="{wheel.name}">{wheel.name}</a></body></html>\n')
-    shutil.rmtree(out / "exercises", ignore_errors=True)
-    (out / "exercises").mkdir()
-    for notebook in sorted((course / "exercises").glob("*.ipynb")):
-        shutil.copy(notebook, out / "exercises" / notebook.name)
+    for folder, notebooks in (("exercises", (course / "exercises").glob("*.ipynb")),
+                              ("book", (course / "book").glob("*.ipynb"))):  # the chapters' learner notebooks
+        shutil.rmtree(out / folder, ignore_errors=True)
+        (out / folder).mkdir()
+        for notebook in sorted(notebooks):
+            shutil.copy(notebook, out / folder / notebook.name)
+    (out / "binder").mkdir(exist_ok=True)
+    (out / "binder" / "requirements.txt").write_text(binder_requirements(config))
     return wheel
 
 
