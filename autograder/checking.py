@@ -218,9 +218,9 @@ def _import_checks(path: str, digest: str) -> tuple[Check, ...]:
 
 
 def _mark(function) -> dict | None:
-    """The keyword arguments of the function's @check (a pytest mark, see checkkit.check)."""
-    marks = [m for m in getattr(function, "pytestmark", []) if m.name == "check"]
-    return marks[0].kwargs if marks else None
+    """The arguments of the function's @check (checkkit.check)."""
+    meta = getattr(function, "check", None)
+    return meta if isinstance(meta, dict) else None
 
 
 def _title(function, name: str) -> str:

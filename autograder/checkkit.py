@@ -1,6 +1,6 @@
 """What a checks.py file uses: the @check decorator and assertions that explain themselves.
 
-Checks run in the grader's pytest process, never beside learner code. They read the
+Checks run in the grader's own process (checking.py), never beside learner code. They read the
 plain data the probes returned: `got` (the learner's) and `want` (the reference's).
 """
 import numpy as np
@@ -9,7 +9,10 @@ import pytest
 
 def check(points: float = 1, hidden: bool = False, hint: str = ""):
     """Mark a check function: its points, whether learners see it before grading, a hint."""
-    return pytest.mark.check(points=points, hidden=hidden, hint=hint)
+    def mark(function):
+        function.check = {"points": points, "hidden": hidden, "hint": hint}  # read by checking.load_checks
+        return function
+    return mark
 
 
 class Probes:
