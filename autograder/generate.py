@@ -20,11 +20,13 @@ from autograder.learnerkit import solution_with_setup
 
 @dataclass(frozen=True)
 class Sample:
-    """A plausible wrong answer: text replacements on the reference, and the checks it fails."""
+    """A plausible wrong answer: text replacements on the reference, the checks it fails, and
+    the mistake in words a learner can act on (diagnosis.py tells it to learners whose results match)."""
 
     replace: tuple[tuple[str, str], ...]
     fails: frozenset[str]
     framework: str = "torch"
+    mistake: str = ""
 
 
 def mutate(notebook_text: str, replace) -> str:
