@@ -4,6 +4,7 @@ A grade never fails with an exception (only an interrupt stops it): whatever goe
 becomes a Grade with every check at zero and `problem` saying why in one sentence, the
 full error kept in `error` for the instructor.
 """
+import fcntl
 import hashlib
 import json
 import os
@@ -13,7 +14,8 @@ import traceback
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from autograder.checking import CheckResult, run_checks, save_run
+from autograder import diagnosis
+from autograder.checking import CheckResult, load_run, run_checks, save_run
 from autograder.exercise import CourseError, Exercise, Variant
 from autograder.extract import extract
 from autograder.read import SubmissionError, read_submission
@@ -22,7 +24,7 @@ from autograder.sandbox import Interrupted, ProbeRun, run_isolated
 HERE = Path(__file__).resolve().parent
 # What runs a submission (the reference's cache key) and what scores it (a grade's key).
 RUN_FILES = [HERE / n for n in ("child.py", "extract.py", "read.py", "sandbox.py")]
-ENGINE_FILES = RUN_FILES + [HERE / n for n in ("checking.py", "checkkit.py", "grading.py")]
+ENGINE_FILES = RUN_FILES + [HERE / n for n in ("checking.py", "checkkit.py", "diagnosis.py", "grading.py")]
 SEED_ENV = "AUTOGRADER_SEED"
 MAX_ERROR = 20_000  # characters of a traceback kept in grade.json
 # A grade's key: what decides it, and the words the summary uses when one part changed.
@@ -100,7 +102,7 @@ def grade_key(exercise: Exercise, submission_sha: str, seed: int) -> dict:
     return {
         "exercise": exercise.slug,
         "submission": submission_sha,
-        "checks": _digest([exercise.checks_file, folder / "__init__.py"]),
+        "checks": _digest([exercise.checks_file, folder / "__init__.py", *folder.glob("samples.py")]),  # samples: diagnosis
         "probes": _digest(sorted(folder.glob("probes*.py"))),
         "engine": _digest(ENGINE_FILES),
         "library": _digest(_library_files()),
@@ -151,29 +153,56 @@ def reference_run(exercise: Exercise, variant: Variant, data: dict, cache: Path,
     """The reference's probe run, by the same path as a learner's, cached by content and seed."""
     if stored := exercise.stored_reference(variant):  # the learner's kit: the run saved when it was built
         return stored
-    if stored := exercise.stored_reference(variant):  # the learner's kit: the run saved when it was built
-        return stored
-    seed = batch_seed(cache) if seed is None else seed
-    folder = cache / f"{exercise.slug}-{variant.framework}-{reference_key(exercise, variant, seed)}"
-    if not (folder / "run.json").exists():
-        _, run, notes = probe_submission(exercise, exercise.solution(variant), data, seed)
+
+    def sound(run: ProbeRun, notes: list[str]) -> None:  # a failing reference is never kept
         if run.errors or notes:
             raise RuntimeError(f"the reference {exercise.solution(variant).name} fails its own probes: {run.errors or notes}")
-        with tempfile.TemporaryDirectory(dir=cache, prefix="partial-") as tmp:
-            save_run(run, Path(tmp) / "run")
-            try:
-                (Path(tmp) / "run").rename(folder)
-            except OSError:  # another grader finished the same run first: same inputs, same result
-                if not (folder / "run.json").exists():
-                    raise
+
+    return cached_run(exercise, variant, exercise.solution(variant), data, cache, seed, sound)
+
+
+def cached_run(exercise: Exercise, variant: Variant, notebook: Path, data: dict, cache: Path, seed: int | None = None,
+               vet=lambda run, notes: None) -> Path:
+    """A trusted notebook's probe run (the reference's, a known mistake's), by the same path as a
+    learner's, made once per content and seed in `cache` (a lock per run: graders that need the same
+    run at once wait for the first); `vet` may refuse a run (it raises) before it is kept."""
+    seed = batch_seed(cache) if seed is None else seed
+    folder = cache / f"{exercise.slug}-{variant.framework}-{run_key(exercise, variant, notebook, seed)}"
+    if (folder / "run.json").exists():  # also in a cache this grader cannot write to
+        return folder
+    with open(cache / f"{folder.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "run.json").exists():
+            _, run, notes = probe_submission(exercise, notebook, data, seed)
+            vet(run, notes)
+            with tempfile.TemporaryDirectory(dir=cache, prefix="partial-") as tmp:
+                save_run(run, Path(tmp) / "run")
+                (Path(tmp) / "run" / "submission.json").write_text(json.dumps({"notes": notes, "flags": [str(f) for f in run.flags]}))
+                try:
+                    (Path(tmp) / "run").rename(folder)
+                except OSError:  # another grader finished the same run first: same inputs, same result
+                    if not (folder / "run.json").exists():
+                        raise
     return folder
 
 
+def load_cached_run(folder: Path) -> tuple[ProbeRun, list[str]]:
+    """A cached run with its flags, and its extraction notes."""
+    run = load_run(folder)
+    saved = json.loads((folder / "submission.json").read_text()) if (folder / "submission.json").exists() else {}
+    run.flags = saved.get("flags", [])
+    return run, saved.get("notes", [])
+
+
 def reference_key(exercise: Exercise, variant: Variant, seed: int) -> str:
-    """What the reference's probe run depends on: its answer, the probes, the engine that runs
+    return run_key(exercise, variant, exercise.solution(variant), seed)
+
+
+def run_key(exercise: Exercise, variant: Variant, notebook: Path, seed: int) -> str:
+    """What a notebook's probe run depends on: its content, the probes, the engine that runs
     them, the course library the probes call, the limits and the seed."""
     common = exercise.probes_file(variant).with_name("probes_common.py")
-    inputs = [exercise.solution(variant), exercise.probes_file(variant), *RUN_FILES, *_library_files()]
+    inputs = [notebook, exercise.probes_file(variant), *RUN_FILES, *_library_files()]
     if common.exists():
         inputs.append(common)
     return hashlib.sha256(f"{_digest(inputs)}-{exercise.limits!r}-{seed}".encode()).hexdigest()[:16]
@@ -204,13 +233,12 @@ def grade_submission(exercise: Exercise, path: Path, learner: str, data: dict, c
         seed = batch_seed(cache) if seed is None else seed
         grade.sha256 = file_hash(path) if Path(path).is_file() else ""
         grade.key = grade_key(exercise, grade.sha256, seed)
-        variant, run, grade.notes = probe_submission(exercise, path, data, seed)
+        reused = diagnosis.reused_run(exercise, path, data, cache, seed)  # a bundled sample: the run made for diagnosis
+        variant, run, grade.notes = reused or probe_submission(exercise, path, data, seed)
         grade.framework, grade.isolation, grade.seconds = variant.framework, run.isolation, round(run.seconds, 2)
         grade.flags = [str(f) for f in getattr(run, "flags", None) or []]
         want = reference_run(exercise, variant, data, cache, seed)
-        with tempfile.TemporaryDirectory() as tmp:
-            save_run(run, Path(tmp))
-            grade.checks = run_checks(exercise.checks_file, Path(tmp), want, visible_only)
+        grade.checks = diagnosis.diagnosed_checks(exercise, variant, run, want, data, cache, seed, visible_only)
         return grade
     except (Interrupted, CourseError):  # an interrupt, or the instructor's mistake (the CLI prints it)
         raise
