@@ -89,10 +89,12 @@ def _overview(grade: Grade) -> list[str]:
     return lines
 
 
-def _feedback(check) -> str:
+def _feedback(check, diagnosis: bool = True) -> str:
+    """A check's feedback: the known mistake its results match (if any), what was measured, the hint."""
     if check.passed:
         return check.message
-    return f"{check.message}\nHint: {check.hint}" if check.hint else check.message
+    lines = [check.diagnosis if diagnosis else "", check.message, f"Hint: {check.hint}" if check.hint else ""]
+    return "\n".join(line for line in lines if line)
 
 
 def write_learner_reports(grade: Grade, out: Path) -> None:
@@ -158,11 +160,18 @@ def _rich(text: str) -> str:
     return CODE.sub(r"<code>\1</code>", html.escape(printable(text)))
 
 
+def _diagnosis_html(check) -> str:
+    """The known mistake, set apart above the measurements: the first thing a learner reads."""
+    if check.passed or not check.diagnosis:
+        return ""
+    return f"<p class='diagnosis'><strong>{_rich(check.diagnosis)}</strong></p>"
+
+
 def feedback_page(grade: Grade) -> str:
     rows = "".join(
         f"<tr class='{'pass' if c.passed else 'fail'}'><td>{'✔' if c.passed else '✘'}</td><td>{_rich(c.title)}"
         f"{' <em>(hidden until grading)</em>' if c.hidden else ''}</td><td>{_num(c.points)}/{_num(c.max_points)}</td>"
-        f"<td><pre>{_rich(_feedback(c))}</pre></td></tr>"
+        f"<td>{_diagnosis_html(c)}<pre>{_rich(_feedback(c, diagnosis=False))}</pre></td></tr>"
         for c in grade.checks
     )
     notes = "".join(f"<li>{_rich(n)}</li>" for n in _overview(grade))
@@ -173,7 +182,7 @@ def feedback_page(grade: Grade) -> str:
 <style>body{{font-family:sans-serif;max-width:60em;margin:1em auto;padding:0 1em;overflow-wrap:anywhere}}
 table{{border-collapse:collapse;width:100%}}td,th{{vertical-align:top;padding:.3em .6em;text-align:left}}
 tr.pass td:first-child{{color:#1a7f37}}tr.fail td:first-child{{color:#cf222e}}
-pre{{white-space:pre-wrap;overflow-wrap:anywhere;margin:0}}code{{background:#f3f3f3;padding:0 .2em}}
+pre{{white-space:pre-wrap;overflow-wrap:anywhere;margin:0}}p.diagnosis{{margin:0 0 .4em;color:#8a4b00}}code{{background:#f3f3f3;padding:0 .2em}}
 @media (max-width:40em){{tr{{display:block;border-top:thin solid #ccc;padding:.4em 0}}td,th{{display:block;padding:.1em 0}}}}</style></head>
 <body><h1>{exercise} — {name}</h1>
 <p><strong>{_num(grade.score)} / {_num(grade.max_score)}</strong> points for <code>{html.escape(shown(grade.file))}</code>
