@@ -9,6 +9,11 @@ TRUNCATED_FIX = (  # the "fix" for truncated files found online: decode what is 
      "    ImageFile.LOAD_TRUNCATED_IMAGES = True\n    try:\n        with Image.open(path) as image:"),
 )
 
+DECODE_OUTSIDE_TRY = (
+    ("    try:\n        with Image.open(path) as image:\n            image.load()  # decode it all now: a truncated file fails here, not later\n",
+     "    try:\n        image = Image.open(path)\n"),
+)
+
 WRONG = {
     # ---- Keras ----
     # One sigmoid unit, as in the classic dogs-vs-cats code: not a 2-class prediction.
@@ -107,4 +112,43 @@ WRONG = {
         fails=frozenset({"check_loader_corrupt", "check_loader_petimages"}),
         framework="torch",
     ),
+    # Decodes outside try: Image.open reads the header only, so a truncated file fails later, in
+    # convert(). It was charged on check_loader_shapes too, with a resize hint.
+    "decode_outside_try_keras": Sample(replace=DECODE_OUTSIDE_TRY,
+                                       fails=frozenset({"check_loader_corrupt", "check_loader_petimages"}), framework="keras"),
+    "decode_outside_try_torch": Sample(replace=DECODE_OUTSIDE_TRY,
+                                       fails=frozenset({"check_loader_corrupt", "check_loader_petimages"}), framework="torch"),
+    # A subclassed Keras model that is not registered for serialisation: it cannot be reloaded. Its
+    # weights were listed before its first call, so it was also told it "has no weights besides the base's".
+    "subclassed_keras": Sample(
+        replace=(("    base.trainable = False  # freezes every weight of the base\n"
+                  "    inputs = keras.Input(shape=base.input_shape[1:])\n"
+                  "    features = base(inputs, training=False)  # inference mode inside the base\n"
+                  "    x = layers.GlobalAveragePooling2D()(features)\n"
+                  "    x = layers.Dense(256, activation=\"relu\")(x)\n"
+                  "    x = layers.Dropout(0.5)(x)\n"
+                  "    outputs = layers.Dense(num_classes, activation=\"softmax\")(x)\n"
+                  "    return keras.Model(inputs, outputs, name=\"transfer\")",
+                  "    base.trainable = False\n    return TransferNet(base, num_classes)\n\n\n"
+                  "class TransferNet(keras.Model):\n"
+                  "    def __init__(self, base, num_classes):\n"
+                  "        super().__init__()\n"
+                  "        self.base = base\n"
+                  "        self.pool = layers.GlobalAveragePooling2D()\n"
+                  "        self.hidden = layers.Dense(256, activation=\"relu\")\n"
+                  "        self.dropout = layers.Dropout(0.5)\n"
+                  "        self.scores = layers.Dense(num_classes, activation=\"softmax\")\n\n"
+                  "    def call(self, images, training=False):\n"
+                  "        features = self.pool(self.base(images, training=False))\n"
+                  "        return self.scores(self.dropout(self.hidden(features), training=training))"),),
+        fails=frozenset({"check_save_reload"}),
+        framework="keras",
+    ),
+}
+
+# A phrase of the message each of these wrong answers must get, per check: the feedback names the mistake.
+MESSAGES = {
+    "decode_outside_try_keras": {"check_loader_corrupt": "decode the whole file inside try"},
+    "decode_outside_try_torch": {"check_loader_corrupt": "decode the whole file inside try"},
+    "subclassed_keras": {"check_save_reload": "TransferNet"},
 }

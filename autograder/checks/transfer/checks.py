@@ -5,7 +5,7 @@ models end in a softmax, PyTorch models return logits), the reference's outputs 
 """
 import numpy as np
 
-from autograder.checkkit import check, expect, expect_equal
+from autograder.checkkit import check, expect, expect_equal, loss_bar
 
 COLOUR_TOLERANCE = 12.0  # mean |difference| per pixel, 0-255 scale: another resampling filter stays well under it
 SHARP = 0.85  # mean probability of the true class after training; softmax applied twice cannot pass 0.73
@@ -18,8 +18,9 @@ def _is_probabilities(outputs) -> bool:
                 and np.allclose(outputs.sum(axis=1), 1, atol=1e-4))
 
 
-def _crashes(loaded) -> str:
-    names, errors = loaded["names"][loaded["crashed"]], loaded["errors"][loaded["crashed"]]
+def _crashes(loaded, among=True) -> str:
+    crashed = loaded["crashed"] & among
+    names, errors = loaded["names"][crashed], loaded["errors"][crashed]
     return "; ".join(f"{n}: {e}" for n, e in zip(names[:3], errors[:3]))
 
 
@@ -103,8 +104,10 @@ def check_training_sanity(got, want, note):
     note(f"ran {len(losses)} steps on {run['device']}; loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
          f"accuracy {run['accuracy']:.2f}, mean probability of the true class {run['true_probability']:.2f}")
     expect(np.isfinite(losses).all(), "the loss became NaN or infinite")
-    expect(losses[-1] < 0.5 * losses[0], f"the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; expected at least a halving")
     reference = want["probe_training"]
+    bar, why = loss_bar(reference["losses"], usual=0.5, most=0.6)
+    expect(losses[-1] < bar * losses[0], f"the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; expected {bar:.0%} "
+                                         f"of the first or less{why}")
     expect(run["accuracy"] >= reference["accuracy"],
            f"after training, {run['accuracy']:.0%} of the training images are classified right; "
            f"expected {float(reference['accuracy']):.0%}, as the reference")
@@ -119,8 +122,8 @@ def check_training_sanity(got, want, note):
 def check_loader_shapes(got, want):
     """every readable file, whatever its mode, comes back as uint8 RGB of the asked size, without a crash"""
     loaded, ref = got["probe_loader_odd_files"], want["probe_loader_odd_files"]
-    expect(not loaded["crashed"].any(), f"load_image raised an error on: {_crashes(loaded)}")
-    readable = ~ref["is_none"]
+    readable = ~ref["is_none"]  # a crash on a corrupt file is check_loader_corrupt's to charge
+    expect(not (loaded["crashed"] & readable).any(), f"load_image raised an error on: {_crashes(loaded, readable)}")
     for name, shape, dtype, ref_shape in zip(loaded["names"][readable], loaded["shapes"][readable], loaded["dtypes"][readable],
                                              ref["shapes"][readable]):
         expect(shape == ref_shape, f"{name}: shape {shape}, expected {ref_shape} (size=(36, 48) is (height, width))")
@@ -135,7 +138,8 @@ def check_loader_corrupt(got, want):
     corrupt = ref["is_none"]
     crashed = loaded["names"][corrupt & loaded["crashed"]]
     expect(len(crashed) == 0, f"load_image raised an error on corrupt files instead of returning None: "
-           f"{'; '.join(f'{n}: {e}' for n, e in zip(crashed, loaded['errors'][corrupt & loaded['crashed']]))}")
+           f"{'; '.join(f'{n}: {e}' for n, e in zip(crashed, loaded['errors'][corrupt & loaded['crashed']]))} "
+           "(Image.open reads only the header: decode the whole file inside try, with image.load())")
     kept = loaded["names"][corrupt & ~loaded["is_none"]]
     expect(len(kept) == 0, f"corrupt files were not skipped (load_image did not return None): {', '.join(kept)}")
     dropped = loaded["names"][~ref["is_none"] & loaded["is_none"]]
