@@ -31,6 +31,7 @@ from autograder.grading import (MAX_ERROR, Grade, batch_seed, changes, check_lis
                                 grade_key, grade_submission, reference_run)
 from autograder.report import regrade_lines, shown, summary_table, write_gradebook, write_learner_reports
 from autograder.sandbox import STOP, Interrupted
+from autograder.worker import close_all as close_workers
 
 SUFFIXES = (".ipynb", ".py")
 GRADEBOOK = "grades.csv"
@@ -193,6 +194,7 @@ def _grade_all(exercise: Exercise, submissions: Path, out: Path, workers: int, p
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        close_workers()  # nothing of the sandboxes outlives the batch
         bar.close()
     results = list(grades.values())
     write_gradebook(results, out / GRADEBOOK)

@@ -138,8 +138,12 @@ def _probe_names(probes_source: str) -> list[str]:
 # ---- one child process: the conversation ----
 
 def _run_child(level: str, code: dict, line_map: list, context: dict, limits: Limits, run: ProbeRun, remaining: list) -> None:
+    from autograder.worker import child_for
+
     token = secrets.token_hex(16)
-    with Child(level, code, context.get("data", {}), limits) as child:
+    with child_for(level, code, context.get("data", {}), limits) as child:
+        if getattr(child, "worker", None):
+            run.isolation = _describe(level, limits) + "; forked from a worker (frameworks imported once)"
         child.send({"token": token, "line_map": line_map, "python_path": [str(_coursekit_dir().parent)],
                     "workdir": child.workdir, "limits": child.child_limits})
         try:
@@ -207,18 +211,8 @@ class Child:
     """One sandboxed child: its pipes, its log, its cgroup; gone (every process) on exit."""
 
     def __init__(self, level: str, code: dict, data: dict, limits: Limits):
-        self.level, self.limits = level, limits
-        self.cgroup = Cgroup.create(limits) if level == "root" else None
-        self.child_limits = {"file_mb": limits.file_mb, "cpu_s": limits.cpu_s, "data_mb": limits.memory_mb}
-        if level != "root":
-            self.child_limits["address_space_mb"] = _address_space_mb(limits)
-            self.child_limits["processes"] = _tasks_of_this_user() + limits.processes
-        self.host_folder = None
-        self._fds: list[int] = []
-        requests_r, self._requests = self._pipe()
-        self._replies, replies_w = self._pipe()
-        log_r, log_w = self._pipe()
-        self._log_fd = log_r  # closed by its reader
+        self._prepare(level, limits, Cgroup.create(limits) if level == "root" else None)
+        requests_r, replies_w, log_w = self._channel()
         sources = {name: self._memfd(name, text) for name, text in code.items()}
         if level == "process":
             command, self.workdir, self.data = self._plain_command(code, data)
@@ -230,10 +224,30 @@ class Child:
             command, stdin=subprocess.DEVNULL, stdout=log_w, stderr=log_w, env=_child_env(self.workdir),
             pass_fds=[requests_r, replies_w, *sources.values()], start_new_session=True,
             cwd=self.workdir if level == "process" else "/")
-        for fd in (requests_r, replies_w, log_w, *sources.values()):
+        self._started([requests_r, replies_w, log_w, *sources.values()])
+
+    def _prepare(self, level: str, limits: Limits, cgroup: "Cgroup | None") -> None:
+        self.level, self.limits, self.cgroup = level, limits, cgroup
+        self.child_limits = {"file_mb": limits.file_mb, "cpu_s": limits.cpu_s, "data_mb": limits.memory_mb}
+        if level != "root":
+            self.child_limits["address_space_mb"] = _address_space_mb(limits)
+            self.child_limits["processes"] = _tasks_of_this_user() + limits.processes
+        self.host_folder = None
+        self._fds: list[int] = []
+
+    def _channel(self) -> tuple[int, int, int]:
+        """Pipes for requests, replies and the log; returns the child's ends."""
+        requests_r, self._requests = self._pipe()
+        self._replies, replies_w = self._pipe()
+        self._log_fd, log_w = self._pipe()  # the read end is closed by its reader
+        return requests_r, replies_w, log_w
+
+    def _started(self, childs_fds: list[int]) -> None:
+        """The child holds its ends now: ours are closed, the log is read."""
+        for fd in childs_fds:
             self._close(fd)
         self._log = bytearray()
-        self._log_reader = threading.Thread(target=self._read_log, args=(log_r,), daemon=True)
+        self._log_reader = threading.Thread(target=self._read_log, args=(self._log_fd,), daemon=True)
         self._log_reader.start()
 
     @property
@@ -335,10 +349,7 @@ class Child:
         return f"its limit (an endless loop, or far too slow; {self.limits.probe_s:.0f} s a step, {self.limits.import_s:.0f} s to import)"
 
     def _exit_reason(self) -> str:
-        try:
-            code = self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
+        code = self._exit_code()
         self._log_reader.join(timeout=2)
         tail = self.log_tail()[-400:].strip()
         out_of_memory = self.cgroup is not None and self.cgroup.ran_out_of_memory()
@@ -347,15 +358,17 @@ class Child:
         last = tail.splitlines()[-1][:300] if tail else ""
         return f"your code ended the grading process (exit code {code})" + (f": {last}" if last else "")
 
+    def _exit_code(self) -> int | None:
+        try:
+            return self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+        self._end()
         if self.cgroup is not None:
             self.cgroup.remove()
         for fd in list(self._fds):
@@ -364,6 +377,14 @@ class Child:
         self._log_reader.join(timeout=2)
         if self.host_folder is not None:
             shutil.rmtree(self.host_folder, ignore_errors=True)
+
+    def _end(self) -> None:
+        """Every process of this child is killed."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
 
 
 def _arrays(declared, payload: bytes) -> dict[str, np.ndarray]:
@@ -434,14 +455,18 @@ def _drop(level: str) -> list[str]:
             "--bounding-set=-all", "--inh-caps=-all", "--"]
 
 
-def _bwrap_base(level: str, sources: dict, limits: Limits) -> list[str]:
-    """Namespaces, capabilities, the system; no data, no Python yet."""
+def _bwrap_base(level: str, sources: dict, limits: Limits, worker: bool = False) -> list[str]:
+    """Namespaces, capabilities, the system; no data, no Python yet. A worker (autograder/zygote.py)
+    keeps CAP_SYS_ADMIN to isolate each job further, and as a user may make user namespaces
+    (each job's learner cannot: the zygote disables them there)."""
     command = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net",
                "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL"]
     if level == "root":  # privileged bwrap, then setpriv drops to nobody (a user namespace would map nobody to root)
         command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
     else:
-        command += ["--unshare-user", "--disable-userns", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+        command += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)] + ([] if worker else ["--disable-userns"])
+    if worker:  # CAP_KILL: a job's init is nobody in its own user namespace
+        command += ["--cap-add", "CAP_SYS_ADMIN"] + (["--cap-add", "CAP_KILL"] if level == "root" else [])
     command += ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
@@ -464,11 +489,17 @@ def _bwrap_base(level: str, sources: dict, limits: Limits) -> list[str]:
     return command
 
 
-def _bwrap_command(level: str, sources: dict, data: dict, limits: Limits, cgroup: "Cgroup | None") -> list[str]:
-    command = _bwrap_base(level, sources, limits)
+def _bwrap_command(level: str, sources: dict, data: dict, limits: Limits, cgroup: "Cgroup | None",
+                   worker_cgroups: list[Path] | None = None) -> list[str]:
+    """A per-submission sandbox, or with worker_cgroups (a list, empty as a user) a worker's:
+    it stays privileged and sees the folders it makes its jobs' cgroups in, at /cgroup/<n>."""
+    worker = worker_cgroups is not None
+    command = _bwrap_base(level, sources, limits, worker)
     binds = [(f, f) for f in _python_folders()] + [(str(_coursekit_dir()), str(_coursekit_dir()))]
     binds += [(str(Path(path).resolve()), f"/data/{name}") for name, path in data.items()]
     made = {"/", "/usr", "/etc", "/dev", "/proc", "/tmp", "/code"}
+    for number, folder in enumerate(worker_cgroups or []):
+        command += ["--perms", "0700", "--dir", "/cgroup", "--bind", str(folder), f"/cgroup/{number}"]
     for _, target in binds:
         for parent in reversed(Path(target).parents):
             if str(parent) not in made:
@@ -476,7 +507,7 @@ def _bwrap_command(level: str, sources: dict, data: dict, limits: Limits, cgroup
                 command += ["--perms", "0755", "--dir", str(parent)]
     for source, target in binds:
         command += ["--ro-bind", source, target]
-    command += ["--remount-ro", "/", "--chdir", "/tmp", "--", *_drop(level), sys.executable]
+    command += ["--remount-ro", "/", "--chdir", "/tmp", "--", *([] if worker else _drop(level)), sys.executable]
     if cgroup is not None:  # the shell joins the cgroup, then becomes bwrap
         enter = " && ".join(f"echo $$ > {_quote(p)}" for p in cgroup.procs_files())
         command = ["/bin/sh", "-c", f'{enter} && exec "$@"', "sh", *command]
@@ -525,13 +556,22 @@ class Cgroup:
         return []
 
     @classmethod
-    def create(cls, limits: Limits) -> "Cgroup | None":
+    def create(cls, limits: Limits | None, parents: list[Path] | None = None) -> "Cgroup | None":
+        """A sandbox's cgroup (limits), or a worker's folder for its jobs' (no limits); with
+        parents, a job's inside that worker's folder."""
         roots = cls.roots()
         if not roots or not os.access(roots[0], os.W_OK):
             return None
-        _sweep_stale(roots)
+        if parents is None:
+            _sweep_stale(roots)
         name = f"{CGROUP_PREFIX}{os.getpid()}-{next(_cgroup_numbers)}"
-        folders = [root / name for root in roots]
+        folders = [root / name for root in parents or roots]
+        if limits is None:
+            for folder in folders:
+                folder.mkdir()
+                if (folder / "cgroup.subtree_control").exists():  # cgroup v2: the jobs get the controllers
+                    (folder / "cgroup.subtree_control").write_text("+memory +pids")
+            return cls(folders)
         memory = str(limits.memory_mb * 2**20)
         values = {"memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes": memory,
                   "memory.max": memory, "memory.swap.max": "0", "pids.max": str(limits.processes)}
@@ -560,6 +600,9 @@ class Cgroup:
 
 
 def _empty_and_remove(folders: list[Path]) -> None:
+    inner = [c for f in folders if f.is_dir() for c in f.iterdir() if c.is_dir()]  # a worker's jobs
+    if inner:
+        _empty_and_remove(inner)
     for _ in range(100):
         pids = set()
         for folder in folders:

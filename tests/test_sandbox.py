@@ -1,6 +1,7 @@
 """The sandbox on its own: what learner code can and cannot do in there."""
 import os
 import sys
+import time
 
 import pytest
 
@@ -157,3 +158,88 @@ def test_delegating_to_the_course_library_scores_nothing(folder):
     run = run_isolated(SOURCE, LINES, folder / "delegating" / "probes.py", {"seed": 1, "data": {}},
                        Limits(import_s=60, probe_s=10))
     assert "hands its work to textwrap.indent" in run.errors["probe_indent"]
+
+
+# ---- the fast path: a worker forks each submission (autograder/worker.py, zygote.py) ----
+
+LEAVER = '''
+import os, subprocess, numpy
+def leave():
+    open("/tmp/left.txt", "w").write("x")
+    open("/dev/shm/left-segment", "wb").write(b"x")
+    os.environ["LEFT_BEHIND"] = "1"
+    numpy.left_behind = 1
+    subprocess.Popen(["sleep", "300"], start_new_session=True)
+    return 1
+'''
+LOOKER = '''
+import os, numpy
+def leave():
+    return " ".join([*os.listdir("/tmp"), *os.listdir("/dev/shm"), os.environ.get("LEFT_BEHIND", ""),
+                     str(getattr(numpy, "left_behind", "")), *(open(f"/proc/{p}/cmdline").read().split("\\0")[0].rsplit("/", 1)[-1]
+                       for p in os.listdir("/proc") if p.isdigit())])[:1000]
+'''
+LEAVE_PROBE = '''
+def probe_leave(ns, ctx):
+    return {"seen": str(ns.leave())}
+'''
+
+
+@pytest.fixture
+def fast_path(monkeypatch, tmp_path):
+    from autograder import worker
+
+    monkeypatch.setenv(worker.SWITCH, "1")
+    (tmp_path / "probes.py").write_text(LEAVE_PROBE)
+    yield worker, tmp_path / "probes.py"
+    worker.close_all()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="bubblewrap is Linux only")
+def test_a_submission_sees_nothing_the_previous_one_left_in_its_worker(fast_path):
+    worker, probes = fast_path
+    first = run_isolated(LEAVER, LINES, probes, {"seed": 1, "data": {}}, Limits(import_s=60, probe_s=20))
+    assert "forked from a worker" in first.isolation and int(first.values["probe_leave"]["seen"]) == 1
+    [used] = worker._every
+    second = run_isolated(LOOKER, LINES, probes, {"seed": 1, "data": {}}, Limits(import_s=60, probe_s=20))
+    assert worker._every == {used}  # the same worker forked both
+    seen = str(second.values["probe_leave"]["seen"])
+    assert "left" not in seen and "sleep" not in seen and "1" not in seen.split(), seen
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="bubblewrap is Linux only")
+def test_a_dead_worker_is_replaced(fast_path):
+    import signal
+
+    worker, probes = fast_path
+    assert run_isolated(LOOKER, LINES, probes, {"seed": 1, "data": {}}, Limits(import_s=60)).values
+    [dead] = worker._every
+    os.killpg(dead.process.pid, signal.SIGKILL)
+    dead.process.wait()
+    for _ in range(100):  # the zygote dies with bubblewrap, a moment later
+        if not dead.alive():
+            break
+        time.sleep(0.05)
+    run = run_isolated(LOOKER, LINES, probes, {"seed": 1, "data": {}}, Limits(import_s=60))
+    assert run.values["probe_leave"] and dead not in worker._every and len(worker._every) == 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="bubblewrap is Linux only")
+def test_a_worker_that_cannot_start_means_the_old_path_said_once(fast_path, monkeypatch, tmp_path, capsys):
+    worker, probes = fast_path
+    broken = tmp_path / "zygote.py"
+    broken.write_text("raise SystemExit(3)\n")
+    monkeypatch.setattr(worker, "ZYGOTE", broken)
+    monkeypatch.setattr(worker, "_broken", {})
+    for _ in range(2):
+        run = run_isolated(LOOKER, LINES, probes, {"seed": 1, "data": {}}, Limits(import_s=60))
+        assert run.values.get("probe_leave") and "forked" not in run.isolation, run.errors
+    assert capsys.readouterr().err.count("a worker cannot start here") == 1
+
+
+def test_the_switch_forces_a_fresh_sandbox_per_submission(monkeypatch, folder):
+    from autograder import worker
+
+    monkeypatch.setenv(worker.SWITCH, "0")
+    run = run_isolated(SOURCE, LINES, folder / "delegating" / "probes.py", {"seed": 1, "data": {}}, Limits(import_s=60))
+    assert "forked" not in run.isolation and not worker._every
