@@ -65,3 +65,9 @@ WRONG = {
         fails=frozenset({"check_loader_batches", "check_loader_reproducible", "check_loader_seed_matters", "check_training_sanity"}),
     ),
 }
+
+# A phrase of the message each of these wrong answers must get, per check: the feedback names the mistake.
+MESSAGES = {
+    "len_hardcoded": {"check_length": "len(FashionMNISTDataset(root, train=True))", "check_training_sanity": "not judged: see check_length"},
+    "global_manual_seed": {"check_loader_reproducible": "torch.Generator().manual_seed(seed)"},
+}
