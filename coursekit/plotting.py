@@ -88,7 +88,7 @@ def image_grid(images, labels=None, class_names=None, ncols: int = 8, cmap=None,
             _show(a, image)
         if labels is not None:
             label = labels[i]
-            a.set_title(class_names[int(label)] if class_names is not None else str(label), fontsize=8)
+            a.set_title(class_names[int(label)] if class_names is not None else str(label), fontsize=10)
     return fig
 
 
@@ -128,7 +128,7 @@ def confusion_matrix(y_true, y_pred, class_names, ax=None):
     for i in range(k):
         for j in range(k):
             a.text(j, i, str(counts[i, j]), ha="center", va="center",
-                   color="white" if counts[i, j] > counts.max() / 2 else "black", fontsize=8)
+                   color="white" if counts[i, j] > counts.max() / 2 else "black", fontsize=10)
     return fig
 
 

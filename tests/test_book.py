@@ -43,9 +43,45 @@ def jupyter_book():
     return found
 
 
+# Run at each kernel's start (an IPython startup file): every figure the kernel shows as a PNG
+# is recorded with the size of its smallest text in the PNG's pixels, under the SHA-256 of the
+# PNG's bytes, which is the name myst-nb gives the image in _images/.
+FIGURE_TEXT_STARTUP = """
+import base64, hashlib, json, os
+from IPython.core import pylabtools
+
+_print_figure = pylabtools.print_figure
+
+
+def _print_and_record(fig, fmt="png", *args, **kwargs):
+    data = _print_figure(fig, fmt, *args, **kwargs)
+    if data is not None and fmt == "png":
+        from matplotlib.text import Text
+
+        png = base64.b64decode(data) if isinstance(data, str) else data
+        dpi = kwargs.get("dpi") or fig.dpi
+        texts = [(t.get_fontsize() * dpi / 72, t.get_text()) for t in fig.findobj(Text)
+                 if t.get_visible() and t.get_text().strip()]
+        smallest = min(texts) if texts else (None, "")
+        with open(os.environ["BOOK_FIGURE_TEXT"], "a", encoding="utf-8") as log:
+            log.write(json.dumps({"sha256": hashlib.sha256(png).hexdigest(), "px": smallest[0],
+                                  "text": smallest[1][:40]}) + "\\n")
+    return data
+
+
+pylabtools.print_figure = _print_and_record  # before the inline backend binds it (%matplotlib inline)
+"""
+
+
 def build(source: Path, out: Path) -> subprocess.CompletedProcess:
-    """`jupyter-book build` as the instructors' page gives it, offline, on the synthetic data."""
-    env = dict(os.environ, COURSEKIT_OFFLINE="1", COURSEKIT_DATA=str(out / "data"), PYTHONUNBUFFERED="1")
+    """`jupyter-book build` as the instructors' page gives it, offline, on the synthetic data.
+
+    The kernels record their figures' smallest text in <out>/figure_text.jsonl (see above)."""
+    startup = out / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-figure-text.py").write_text(FIGURE_TEXT_STARTUP)
+    env = dict(os.environ, COURSEKIT_OFFLINE="1", COURSEKIT_DATA=str(out / "data"), PYTHONUNBUFFERED="1",
+               IPYTHONDIR=str(out / "ipython"), BOOK_FIGURE_TEXT=str(out / "figure_text.jsonl"))
     env.pop("COURSE_DATA", None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # the kernel is this Python
     command = [jupyter_book(), "build", str(source), "-W", "-n", "--keep-going", "--path-output", str(out)]
@@ -141,7 +177,9 @@ PHONE = {"width": 390, "height": 844}
 IMAGES_JS = """async () => {
   const images = [...document.images];
   await Promise.all(images.map(img => { img.loading = 'eager'; return img.decode().catch(() => null); }));
-  return images.map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth}));
+  const column = document.querySelector('article') || document.body;  // a hidden tab's image: as wide as it would show
+  return images.map(img => ({src: img.currentSrc || img.src, width: img.naturalWidth,
+    shown: img.offsetParent ? img.getBoundingClientRect().width : Math.min(img.naturalWidth, column.clientWidth)}));
 }"""
 
 
@@ -226,6 +264,36 @@ def test_every_image_loads(pages):
     assert not broken, f"images that did not load: {broken}"
     figures = [image for image in pages["pytorch_data.html"]["images"] if "_images/" in image["src"]]
     assert len(figures) >= 4, f"the PyTorch data chapter should show its 4 figures, shows {len(figures)}"
+
+
+MIN_FIGURE_TEXT_PX = 9  # the smallest text a figure may show at the book's desktop width
+
+
+def test_figure_text_is_readable_at_desktop_width(pages, built):
+    """Each executed figure's smallest text, in the PNG's pixels times the width shown / natural width."""
+    import json
+
+    lines = (built.parent.parent / "figure_text.jsonl").read_text(encoding="utf-8").splitlines()
+    recorded = {entry["sha256"]: entry for entry in map(json.loads, lines)}
+    small, unknown, measured = [], [], 0
+    for name, seen in pages.items():
+        for image in seen["images"]:
+            stem = Path(urlsplit(image["src"]).path).stem
+            if "/_images/" not in image["src"] or not re.fullmatch(r"[0-9a-f]{64}", stem):
+                continue  # not a figure a cell made (myst-nb names those by their SHA-256)
+            if stem not in recorded:
+                unknown.append(f"{name}: {stem[:12]}")
+                continue
+            entry = recorded[stem]
+            if entry["px"] is None:
+                continue  # a figure without text
+            measured += 1
+            px = entry["px"] * image["shown"] / image["width"]
+            if px < MIN_FIGURE_TEXT_PX:
+                small.append(f"{name}: {px:.1f} px ({entry['text']!r}, {image['width']} px shown at {image['shown']:.0f})")
+    assert not unknown, f"figures whose text was not recorded by the kernels: {unknown}"
+    assert measured >= 10, f"only {measured} figures with text measured: the recording does not work"
+    assert not small, f"figure text under {MIN_FIGURE_TEXT_PX} px at desktop width:\n" + "\n".join(small)
 
 
 def test_no_script_errors_and_math_is_typeset(pages):
