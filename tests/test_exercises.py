@@ -71,6 +71,13 @@ def _cases():
             yield pytest.param(slug, learner, wrong.fails, id=f"{slug}-{learner}")
 
 
+def _messages():
+    for slug in SLUGS:
+        for learner, phrases in getattr(importlib.import_module(f"wrong_answers.{slug}"), "MESSAGES", {}).items():
+            for check_name, phrase in phrases.items():
+                yield pytest.param(slug, learner, check_name, phrase, id=f"{slug}-{learner}-{check_name}")
+
+
 def _variants():
     for slug in SLUGS:
         exercise = load_exercise(slug)
@@ -97,6 +104,13 @@ def test_wrong_answer_loses_exactly_its_checks(tmp_path_factory, main_job, slug,
     grade = graded(slug, tmp_path_factory, main_job)[learner]
     assert failed(grade) == fails, {c.name: c.message for c in grade.checks if not c.passed}
     assert grade.score == grade.max_score - sum(c.max_points for c in grade.checks if c.name in fails)
+
+
+@pytest.mark.parametrize("slug, learner, check_name, phrase", list(_messages()))
+def test_wrong_answer_is_told_its_mistake(tmp_path_factory, main_job, slug, learner, check_name, phrase):
+    """The failing check's message names the mistake (tests/wrong_answers/<slug>.py's MESSAGES)."""
+    message = next(c.message for c in graded(slug, tmp_path_factory, main_job)[learner].checks if c.name == check_name)
+    assert phrase in message, message
 
 
 @pytest.mark.parametrize("slug, suffix", list(_variants()))
