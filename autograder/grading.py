@@ -23,7 +23,7 @@ from autograder.sandbox import Interrupted, ProbeRun, run_isolated
 
 HERE = Path(__file__).resolve().parent
 # What runs a submission (the reference's cache key) and what scores it (a grade's key).
-RUN_FILES = [HERE / n for n in ("child.py", "extract.py", "read.py", "sandbox.py")]
+RUN_FILES = [HERE / n for n in ("child.py", "extract.py", "read.py", "sandbox.py", "worker.py", "zygote.py")]
 ENGINE_FILES = RUN_FILES + [HERE / n for n in ("checking.py", "checkkit.py", "diagnosis.py", "grading.py")]
 SEED_ENV = "AUTOGRADER_SEED"
 MAX_ERROR = 20_000  # characters of a traceback kept in grade.json

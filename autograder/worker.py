@@ -36,7 +36,10 @@ from autograder.sandbox import (CHILD, Cgroup, Child, Limits, SandboxError, _bwr
 
 SWITCH = "AUTOGRADER_WORKER"  # "0": a fresh sandbox per submission (the old path)
 ZYGOTE = Path(__file__).with_name("zygote.py")
-FRAMEWORKS = ("numpy", "torch", "torchvision", "tensorflow", "keras", "PIL.Image", "matplotlib.pyplot")
+# what learners' notebooks import beside what the probes do, by the probes' framework
+# (in one process torch before TensorFlow: a worker never imports both unless its probes do)
+COMPANIONS = {"torch": ["torchvision"], "keras": ["tensorflow"], "tensorflow": ["keras"]}
+ALWAYS = ["numpy", "PIL.Image", "matplotlib.pyplot"]
 MAX_MESSAGE = 1 << 16
 REPLY_S = 10.0  # a worker that takes longer to fork or to end a killed job is in doubt
 
@@ -48,7 +51,7 @@ _gpus = itertools.cycle(sorted(p.name.removeprefix("nvidia") for p in Path("/dev
 
 
 def enabled() -> bool:
-    return os.environ.get(SWITCH, "0") == "1"  # off by default until the hostile suite passes on it
+    return os.environ.get(SWITCH, "1") != "0"
 
 
 def default_count() -> int:
@@ -86,7 +89,7 @@ class Worker:
             for fd in sources.values():
                 os.close(fd)
         probes = [f"/code/{n}" for n in code if n.startswith("probes") and n != "probes_common.py"]
-        preimport = [n for n in FRAMEWORKS if any(n.split(".")[0] in code[p.removeprefix("/code/")] for p in probes)]
+        preimport = _preimports([code[n] for n in code if n.startswith("probes")])
         self._send({"python_path": [str(_coursekit_dir().parent)], "probes": probes, "preimport": preimport})
         try:
             self._expect("ready", None, limits.import_s)
@@ -162,6 +165,21 @@ class Worker:
         self._errors.close()
         if self.cgroup is not None:
             self.cgroup.remove()
+
+
+def _preimports(probes_sources: list[str]) -> list[str]:
+    """The modules the probes import (read, not run) and their frameworks' companions."""
+    import ast
+
+    imported = []
+    for source in probes_sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                imported += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.append(node.module)
+    tops = list(dict.fromkeys(n.split(".")[0] for n in imported))
+    return list(dict.fromkeys([*imported, *(c for t in tops for c in COMPANIONS.get(t, [])), *ALWAYS]))
 
 
 class ForkedChild(Child):

@@ -153,9 +153,12 @@ def _job(job: dict, fds: list, setup: dict, worker_fds: list) -> None:
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         for hierarchy in os.listdir("/cgroup") if os.path.isdir("/cgroup") else []:  # the worker's, not the job's
             _check(LIBC.umount2(f"/cgroup/{hierarchy}".encode(), MNT_DETACH), "umount /cgroup")
+        _mount("tmpfs", "/code", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755")
+        kept = _keep_binds_under(("/tmp/", "/dev/shm/"))
         size = job["scratch_mb"] * 2**20
         for folder in ("/tmp", "/dev/shm"):
             _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+        _restore_binds(kept)
         _write_code(dict(zip(job["code"], code)))
         os.dup2(requests, REQUESTS_FD)
         os.dup2(replies, REPLIES_FD)
@@ -181,8 +184,35 @@ def _standard_streams(log: int) -> None:
     os.close(log)
 
 
+def _keep_binds_under(tops: tuple) -> list[tuple[str, str]]:
+    """The sandbox's read-only binds below /tmp (a Python or coursekit there), parked in the
+    job's own /code before the fresh tmpfs hides them."""
+    points = []
+    for line in open("/proc/self/mountinfo"):
+        point = line.split()[4].encode().decode("unicode_escape")
+        if point.startswith(tops):
+            points.append(point)
+    kept = []
+    for number, point in enumerate(sorted(points, key=lambda p: p.count("/"))):
+        if any(point.startswith(k + "/") for k, _ in kept):
+            continue  # inside a bind already kept (MS_REC takes it along)
+        park = f"/code/.kept-{number}"
+        os.mkdir(park)
+        _mount(point, park, None, MS_BIND | MS_REC)
+        kept.append((point, park))
+    return kept
+
+
+def _restore_binds(kept: list) -> None:
+    for point, park in kept:
+        os.makedirs(point, mode=0o755, exist_ok=True)  # root's folders in a sticky /tmp: the learner cannot move them
+        _mount(park, point, None, MS_BIND | MS_REC)
+        _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        _check(LIBC.umount2(park.encode(), MNT_DETACH), f"umount {park}")
+        os.rmdir(park)
+
+
 def _write_code(files: dict) -> None:
-    _mount("tmpfs", "/code", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755")
     for name, fd in files.items():
         with os.fdopen(fd, "rb") as source, open(f"/code/{os.path.basename(name)}", "wb") as target:
             target.write(source.read())

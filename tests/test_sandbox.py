@@ -190,6 +190,7 @@ def fast_path(monkeypatch, tmp_path):
     from autograder import worker
 
     monkeypatch.setenv(worker.SWITCH, "1")
+    worker.close_all()  # the other tests' workers
     (tmp_path / "probes.py").write_text(LEAVE_PROBE)
     yield worker, tmp_path / "probes.py"
     worker.close_all()
@@ -241,5 +242,6 @@ def test_the_switch_forces_a_fresh_sandbox_per_submission(monkeypatch, folder):
     from autograder import worker
 
     monkeypatch.setenv(worker.SWITCH, "0")
+    worker.close_all()
     run = run_isolated(SOURCE, LINES, folder / "delegating" / "probes.py", {"seed": 1, "data": {}}, Limits(import_s=60))
     assert "forked" not in run.isolation and not worker._every
