@@ -1,6 +1,15 @@
 """Grading speed: our grader against `nbgrader autograde`, same submissions, same machine.
 
     python benchmarks/grading_speed.py [--counts 1 20]
+    python benchmarks/grading_speed.py --paths [--exercises ...] [--copies 20] [--workers 2]
+
+The second form compares our two paths on every exercise: a fresh sandbox per submission
+(AUTOGRADER_WORKER=0) against the workers that fork each one (the default). Its submissions
+are the bundled reference notebooks (autograder/samples/<slug>/reference*.ipynb, the
+answers with their demo cells), `--copies` of each; the reference cache is warmed first and
+copied, so both paths time only the learners. Per exercise it prints seconds per submission
+and the split of a submission's time: the sandboxed run (sandbox start, framework import
+and probes: Grade.seconds) and the rest (checks and reports), with the load average.
 
 The submissions are the PyTorch data reference with a top-level training cell, as real
 learners' notebooks have. nbgrader executes every cell (training included) and its test
@@ -92,10 +101,63 @@ def measure(count: int) -> dict:
         return {k: v / count for k, v in results.items()}
 
 
+def compare_paths(slug: str, copies: int, workers: int) -> dict:
+    """Seconds per submission and its split, with a fresh sandbox each and with workers."""
+    import os
+
+    from autograder import worker
+
+    exercise = load_exercise(slug)
+    references = sorted((REPO / "autograder" / "samples" / slug).glob("reference*.ipynb"))
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        flat = Path(tmp) / "in"
+        flat.mkdir()
+        for i in range(copies):
+            for reference in references:
+                shutil.copy(reference, flat / f"learner{i:02d}_{reference.stem}.ipynb")
+        one = Path(tmp) / "one"  # the reference cache, from one notebook (not timed)
+        one.mkdir()
+        shutil.copy(references[0], one)
+        grade_folder(exercise, one, Path(tmp) / "warm", workers=1, progress=False)
+        for path, switch in (("old", "0"), ("fast", "1")):
+            os.environ[worker.SWITCH] = switch
+            out = Path(tmp) / path
+            out.mkdir()
+            shutil.copytree(Path(tmp) / "warm" / ".reference", out / ".reference")
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            grades = grade_folder(exercise, flat, out, workers=workers, progress=False)
+            wall = time.perf_counter() - started
+            count = len(grades)
+            sandboxed = sum(g.seconds for g in grades) / count
+            results[path] = {"per_sub": wall / count, "sandboxed": sandboxed, "rest": wall * workers / count - sandboxed,
+                             "load": f"{load:.1f}-{os.getloadavg()[0]:.1f}", "count": count,
+                             "forked": sum("forked" in g.isolation for g in grades)}
+        os.environ.pop(worker.SWITCH, None)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--paths", action="store_true", help="compare a sandbox per submission with the workers")
+    parser.add_argument("--exercises", nargs="+", default=["pytorch_data", "transfer", "distillation", "unet"])
+    parser.add_argument("--copies", type=int, default=20, help="copies of each reference notebook (--paths)")
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    if args.paths:
+        print("| exercise | submissions | path | s/submission | sandboxed run s (start, import, probes) | "
+              "checks and report s (per worker) | forked | load average | old / fast |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for slug in args.exercises:
+            r = compare_paths(slug, args.copies, args.workers)
+            for path in ("old", "fast"):
+                x = r[path]
+                ratio = f"{r['old']['per_sub'] / r['fast']['per_sub']:.2f}" if path == "fast" else ""
+                print(f"| {slug} | {x['count']} | {path} | {x['per_sub']:.2f} | {x['sandboxed']:.2f} | {x['rest']:.2f} | "
+                      f"{x['forked']} | {x['load']} | {ratio} |", flush=True)
+        return
     print("| submissions | nbgrader autograde s/sub | ours, 1 worker s/sub | ours, 2 workers s/sub | nbgrader / ours (1 worker) |")
     print("|---|---|---|---|---|")
     for count in args.counts:
