@@ -183,58 +183,76 @@ def probe_unet(ns, ctx):
             "output_kind": _output_kind(values, class_axis=-1), "class_axis": "last"}
 
 
-def _perturbed_encoder(original, target: int, calls: list):
-    """encoder_block that adds WIRING_DELTA to one central pixel of the target level's features only."""
+def _perturbed_encoder(original, target: int, calls: list, delta_size: float, marks: list):
+    """encoder_block that adds delta_size to one central pixel of the target level's features
+    only (in a layer kept in marks; 0 builds the same layers with nothing changed)."""
 
     def encoder_block(x, filters):
         features, pooled = original(x, filters)
         if len(calls) == target:
             h, w, c = features.shape[1:]
             delta = np.zeros((h, w, c), np.float32)
-            delta[h // 2, w // 2, :] = WIRING_DELTA
-            features = keras.layers.Lambda(lambda t: keras.ops.add(t, delta))(features)
+            delta[h // 2, w // 2, :] = delta_size
+            mark = keras.layers.Lambda(lambda t: keras.ops.add(t, delta))
+            marks.append(mark)
+            features = mark(features)
         calls.append(filters)
         return features, pooled
 
     return encoder_block
 
 
-def _support(diff: np.ndarray, h: int, w: int) -> tuple[int, int]:
-    """Height and width of the box around the output pixels that changed (0, 0 if none).
-    diff is one image's output difference; its spatial axes are found by their sizes, so an
-    output in the other layout is still measured."""
-    axes = next((i for i in range(diff.ndim - 1) if diff.shape[i:i + 2] == (h, w)), None)
-    if axes is None:
-        return (-1, -1)  # no (h, w) map in the output at all
-    spatial = np.moveaxis(diff, (axes, axes + 1), (0, 1)).reshape(h, w, -1).sum(axis=-1)
-    rows, cols = np.nonzero(spatial)
-    return (0, 0) if len(rows) == 0 else (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+def _map_outputs(model, x, skipped: list) -> list:
+    """Every 4-D map a layer of the model returns (but the layers in skipped), in the graph's
+    order, then the output: a change that reaches no layer's map shows there."""
+    outputs = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer) or any(layer is s for s in skipped):
+            continue
+        try:
+            output = layer.output
+        except (AttributeError, ValueError):  # a layer used twice has no single output
+            continue
+        if not isinstance(output, (list, tuple)) and len(output.shape) == 4:
+            outputs.append(output)
+    inside = keras.Model(model.inputs, outputs + [model.outputs[0]])
+    return [_numpy(value) for value in inside(x)]
+
+
+def _entry(plain: list, perturbed: list) -> tuple[int, int]:
+    """Height and width of the first map that the perturbation changed (0, 0 if none): the
+    resolution at which the perturbed skip entered the decoder."""
+    for before, after in zip(plain, perturbed):
+        if before.shape != after.shape or not np.array_equal(before, after):
+            return tuple(int(n) for n in after.shape[1:3])
+    return (0, 0)
 
 
 def probe_skip_wiring(ns, ctx):
     """Change one pixel of one encoder level's features (its skip, not what it passes down) and
-    see how far the change spreads in the output: decoder level k spreads it over a box whose
-    size tells the resolution at which it entered."""
+    find the first map in the graph that changes: its resolution is the one at which that skip
+    entered the decoder, whatever the upsampling or the output layer do after it."""
     (h, w, c), classes, base, depth = WIRING
     x = _inputs(ctx["seed"], 1, c, h, w)
-    base_model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
     module = ns.build_unet.__globals__  # the learner's module: build_unet finds encoder_block here
     original = module.get("encoder_block")
     if original is None:
         raise NameError("build_unet must build its encoder with encoder_block(x, filters); it is not defined")
-    _set_weights(base_model, ctx["seed"], "symmetric")
-    reference = _numpy(base_model(x))
-    boxes, calls = [], []
+    entries, calls = [], []
     try:
         for level in range(depth):
-            calls.clear()
-            module["encoder_block"] = _perturbed_encoder(original, level, calls)
-            model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
-            _set_weights(model, ctx["seed"], "symmetric")
-            boxes.append(_support(np.abs(_numpy(model(x)) - reference)[0], h, w))
+            maps = []
+            for delta_size in (0.0, WIRING_DELTA):  # the same layers, without and with the change
+                calls.clear()
+                marks = []
+                module["encoder_block"] = _perturbed_encoder(original, level, calls, delta_size, marks)
+                model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
+                _set_weights(model, ctx["seed"], "symmetric")
+                maps.append(_map_outputs(model, x, marks))
+            entries.append(_entry(*maps))
     finally:
         module["encoder_block"] = original
-    return {"boxes": np.asarray(boxes), "encoder_calls": len(calls)}
+    return {"entries": np.asarray(entries), "encoder_calls": len(calls)}
 
 
 # ----- training sanity -----

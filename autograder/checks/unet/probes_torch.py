@@ -217,40 +217,49 @@ def _perturb(module, args, output):
     return features + delta, pooled
 
 
-def _support(diff: np.ndarray, h: int, w: int) -> tuple[int, int]:
-    """Height and width of the box around the output pixels that changed (0, 0 if none).
-    diff is one image's output difference; its spatial axes are found by their sizes, so an
-    output in the other layout is still measured."""
-    axes = next((i for i in range(diff.ndim - 1) if diff.shape[i:i + 2] == (h, w)), None)
-    if axes is None:
-        return (-1, -1)  # no (h, w) map in the output at all
-    spatial = np.moveaxis(diff, (axes, axes + 1), (0, 1)).reshape(h, w, -1).sum(axis=-1)
-    rows, cols = np.nonzero(spatial)
-    return (0, 0) if len(rows) == 0 else (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+def _map_outputs(model, x, perturb=None) -> list:
+    """Every 4-D tensor a module of the model returns, in the order the modules finish; with
+    perturb = (module, hook), that hook changes the module's output on the way."""
+    maps = []
+
+    def record(module, args, output):
+        if isinstance(output, torch.Tensor) and output.ndim == 4:
+            maps.append(output.detach().cpu().numpy())
+
+    hooks = [m.register_forward_hook(record) for m in model.modules() if m is not model]
+    if perturb is not None:
+        hooks.append(perturb[0].register_forward_hook(perturb[1]))
+    try:
+        maps.append(_run(model, x))  # the output last: a change that reaches no module shows here
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return maps
+
+
+def _entry(plain: list, perturbed: list) -> tuple[int, int]:
+    """Height and width of the first map that the perturbation changed (0, 0 if none): the
+    resolution at which the perturbed skip entered the decoder."""
+    for before, after in zip(plain, perturbed):
+        if before.shape != after.shape or not np.array_equal(before, after):
+            return tuple(int(n) for n in after.shape[2:4])
+    return (0, 0)
 
 
 def probe_skip_wiring(ns, ctx):
     """Change one pixel of one encoder level's features (its skip, not what it passes down) and
-    see how far the change spreads in the output: decoder level k spreads it over a box whose
-    size tells the resolution at which it entered."""
+    find the first map in the forward pass that changes: its resolution is the one at which
+    that skip entered the decoder, whatever the upsampling or the output layer do after it."""
     (h, w, c), classes, base, depth = WIRING
     x = _inputs(ctx["seed"], 1, c, h, w)
     torch.manual_seed(ctx["seed"])
     model = ns.UNet(c, classes, base_filters=base, depth=depth)
     _set_weights(model, (torch.from_numpy(x),), ctx["seed"], "symmetric")
-    reference = _run(model, x)
     encoders = _encoder_blocks(model, x)
-    boxes = []
-    for level in range(depth):
-        if level >= len(encoders):
-            boxes.append((0, 0))
-            continue
-        hook = encoders[level].register_forward_hook(_perturb)
-        try:
-            boxes.append(_support(np.abs(_run(model, x) - reference)[0], h, w))
-        finally:
-            hook.remove()
-    return {"boxes": np.asarray(boxes), "encoder_calls": len(encoders), "layout": "NCHW"}
+    plain = _map_outputs(model, x)
+    entries = [_entry(plain, _map_outputs(model, x, (encoders[level], _perturb))) if level < len(encoders) else (0, 0)
+               for level in range(depth)]
+    return {"entries": np.asarray(entries), "encoder_calls": len(encoders), "layout": "NCHW"}
 
 
 # ----- training sanity -----
