@@ -1,20 +1,23 @@
 """The learner's kit: built by `autograder learner-kit`, installed from its wheel (not editable) into
 a fresh virtual environment, used from a folder outside any checkout, and free of the answers."""
 import ast
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 
 from autograder.exercise import REPO, exercise_for_file, exercise_slugs, load_exercise
-from autograder.learnerkit import hidden_points, visible_checks_source
+from autograder.learnerkit import hidden_points, kit_config, setup_source, visible_checks_source
 
 SLUG = "pytorch_data"
 SAMPLES = REPO / "autograder" / "samples" / SLUG
@@ -55,10 +58,16 @@ def _hidden_names(checks_file: Path) -> set[str]:
 # ---- slow: build, install, use ----
 
 @pytest.fixture(scope="module")
-def kit(tmp_path_factory):
+def kit(tmp_path_factory, main_job):
+    """The kit, built once from the main job's reference runs: they were made at seed 0, the kit's
+    seed, by the same path, so the build runs no reference again (CI's budget)."""
+    reports, _ = main_job  # whatever runs it made (a failed job is reported by its own tests)
+    home = tmp_path_factory.mktemp("kit-data")
+    for run in reports.glob("*/.reference/*/run.json"):  # finished runs only (not the batch's locks)
+        shutil.copytree(run.parent, home / "reference" / run.parent.name)
     out = tmp_path_factory.mktemp("kit")
     command = [sys.executable, "-m", "autograder", "learner-kit", str(out)]
-    done = subprocess.run(command, env=_env(),
+    done = subprocess.run(command, env=_env(COURSEKIT_DATA=str(home)),
                           capture_output=True, text=True, cwd=tmp_path_factory.mktemp("anywhere"))
     assert done.returncode == 0, done.stdout + done.stderr
     return out
@@ -69,25 +78,34 @@ def _env(**extra) -> dict:
     return dict(env, COURSEKIT_OFFLINE="1", **extra)
 
 
+def _python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
 @pytest.fixture(scope="module")
 def kitenv(kit, tmp_path_factory):
-    """A fresh venv that reuses this one's heavy packages (a .pth line naming our site-packages,
-    whose own .pth files, the editable dl-course among them, are not processed) and has the
-    kit's wheel installed with pip, not editable."""
+    """A fresh venv that reaches this one's frameworks through a .pth line naming our site-packages
+    (whose own .pth files, the editable dl-course among them, are not processed), and gets the kit
+    as a learner does: the exercise notebooks' set-up cell, pointed at the kit's folder (the index
+    the instructor publishes), installs it with pip, not editable, from that index alone."""
     env = tmp_path_factory.mktemp("kitenv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
-    python = env / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    site = Path(subprocess.run([_python(env), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip())
     (site / "heavy_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    wheel = next(kit.glob("*.whl"))
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)], check=True)
+    setup = setup_source("torch", dict(kit_config(REPO), index=str(kit)))
+    cwd = tmp_path_factory.mktemp("anywhere")
+    missing = "import importlib.util as u; print(u.find_spec('autograder') is None, u.find_spec('coursekit') is None)"
+    assert _in_kit(env, missing, cwd) == "True True"
+    _in_kit(env, setup, cwd, PIP_NO_INDEX="1")  # the kit is missing: the cell installs it
+    assert (site / "autograder" / "checks").is_dir() and next(site.glob("dl_course_kit-*.dist-info"))
+    assert _in_kit(env, setup + "\nprint(COURSE_DATA)", cwd, PIP_NO_INDEX="1") == "synthetic"  # present: silent
     return env
 
 
-def _in_kit(kitenv: Path, code: str, cwd: Path) -> str:
-    done = subprocess.run([kitenv / "bin" / "python", "-c", code], capture_output=True, text=True, cwd=cwd, env=_env())
-    assert done.returncode == 0, done.stderr
+def _in_kit(kitenv: Path, code: str, cwd: Path, **env) -> str:
+    done = subprocess.run([_python(kitenv), "-c", code], capture_output=True, text=True, cwd=cwd, env=_env(**env))
+    assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip()
 
 
@@ -126,24 +144,34 @@ def test_kit_holds_no_answer_and_no_hidden_check(kit):
     hidden = set().union(*(_hidden_names(load_exercise(s).checks_file) for s in exercise_slugs()))
     assert hidden and not [name for name in hidden if name in everything]
     assert sorted(p.name for p in (kit / "exercises").glob("*.ipynb")) == sorted(p.name for p in (REPO / "exercises").glob("*.ipynb"))
+    assert sorted(p.name for p in (kit / "book").glob("*.ipynb")) == sorted(f"{c}.ipynb" for c in CHAPTERS)
+    requirements = (kit / "binder" / "requirements.txt").read_text()
+    assert f"--find-links {kit_config(REPO)['index']}" in requirements and "[torch,keras]" in requirements
+
+
+def _check_both(autograder: Path, cwd: Path) -> tuple:
+    """`autograder check` on renamed copies of the reference and of a wrong answer, both at once
+    (two cores); the two finished processes."""
+    right, wrong = cwd / f"Copy of {SLUG}.ipynb", cwd / f"{SLUG} (1).ipynb"
+    right.write_bytes((SAMPLES / "reference.ipynb").read_bytes())
+    wrong.write_bytes((SAMPLES / "no_normalise.ipynb").read_bytes())
+    runs = [subprocess.Popen([autograder, "check", p.name], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=cwd, env=_env()) for p in (right, wrong)]
+    for run in runs:
+        run.stdout_text, run.stderr_text = run.communicate()
+    return tuple(runs)
 
 
 @pytest.mark.slow
-@pytest.mark.extended
 def test_autograder_check_from_the_installed_kit(kitenv, tmp_path):
     where = _in_kit(kitenv, "import autograder, coursekit; print(autograder.__file__, coursekit.__file__)", tmp_path)
     assert all(Path(p).is_relative_to(kitenv) for p in where.split()), where
-    right, wrong = tmp_path / f"Copy of {SLUG}.ipynb", tmp_path / f"{SLUG} (1).ipynb"
-    right.write_bytes((SAMPLES / "reference.ipynb").read_bytes())
-    wrong.write_bytes((SAMPLES / "no_normalise.ipynb").read_bytes())
-    autograder = kitenv / "bin" / "autograder"
-    done = subprocess.run([autograder, "check", right.name], capture_output=True, text=True, cwd=tmp_path, env=_env())
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"pytorch_data: (\d+)/\1 points", done.stdout) and "[FAIL]" not in done.stdout
-    assert "4 hidden checks (5 more points)" in done.stdout
-    done = subprocess.run([autograder, "check", wrong.name], capture_output=True, text=True, cwd=tmp_path, env=_env())
-    assert done.returncode == 1 and "check_normalise" in done.stderr, done.stdout + done.stderr
-    assert "[FAIL] make_transform() gives a normalised float32 tensor" in done.stdout
+    right, wrong = _check_both(kitenv / "bin" / "autograder", tmp_path)
+    assert right.returncode == 0, right.stdout_text + right.stderr_text
+    assert re.search(r"pytorch_data: (\d+)/\1 points", right.stdout_text) and "[FAIL]" not in right.stdout_text
+    assert "4 hidden checks (5 more points)" in right.stdout_text
+    assert wrong.returncode == 1 and "check_normalise" in wrong.stderr_text, wrong.stdout_text + wrong.stderr_text
+    assert "[FAIL] make_transform() gives a normalised float32 tensor" in wrong.stdout_text
 
 
 def _kernel_spec(kitenv: Path) -> Path:
@@ -151,7 +179,7 @@ def _kernel_spec(kitenv: Path) -> Path:
     folder = kitenv / "share" / "jupyter"
     spec = folder / "kernels" / "kit"
     spec.mkdir(parents=True, exist_ok=True)
-    argv = [str(kitenv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    argv = [str(_python(kitenv)), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "kit", "language": "python"}))
     return folder
 
@@ -166,25 +194,94 @@ def _run_in_kernel(notebook, kitenv: Path, cwd: Path, monkeypatch) -> list[str]:
     return ["".join(o.get("text", "") for o in c.outputs) for c in notebook.cells if c.cell_type == "code"]
 
 
+def _cell_defining(notebook, name: str) -> str:
+    return next(c.source for c in notebook.cells if c.cell_type == "code" and f"def {name}(" in c.source)
+
+
 @pytest.mark.slow
-@pytest.mark.extended
-@pytest.mark.parametrize("sample", ["reference", "no_normalise"])
-def test_self_check_in_a_kernel_on_an_unsaved_notebook(kitenv, tmp_path, monkeypatch, sample):
-    notebook = nbformat.read(SAMPLES / f"{sample}.ipynb", as_version=4)
+def test_self_check_in_a_kernel_on_an_unsaved_notebook(kitenv, tmp_path, monkeypatch):
+    """A learner's session in one kernel: the wrong answer's notebook, never saved, runs top to
+    bottom and its self-check fails; the learner fixes make_transform in a new cell, runs it and
+    self-checks again, which gives full marks."""
+    notebook = nbformat.read(SAMPLES / "no_normalise.ipynb", as_version=4)
+    reference = nbformat.read(SAMPLES / "reference.ipynb", as_version=4)
+    check_cell = notebook.cells[-1].source
+    assert "self_check(" in check_cell
+    notebook.cells += [nbformat.v4.new_code_cell(_cell_defining(reference, "make_transform")),
+                       nbformat.v4.new_code_cell(check_cell)]
     outputs = _run_in_kernel(notebook, kitenv, tmp_path, monkeypatch)
     assert outputs[0] == ""  # the set-up cell: the kit is there, so it says nothing
-    checked = outputs[-1]
-    assert "Checking the code this kernel has run" in checked and "hidden checks (5 more points)" in checked
-    score = re.search(r"pytorch_data: (\d+)/(\d+) points", checked)
-    if sample == "reference":
-        assert score and score[1] == score[2] and "[FAIL]" not in checked, checked
-    else:
-        assert score and int(score[1]) < int(score[2]), checked
-        assert "[FAIL] make_transform() gives a normalised float32 tensor" in checked
-    assert not list(tmp_path.glob("*.ipynb"))  # nothing was saved
+    failed, fixed = outputs[-3], outputs[-1]
+    for checked in (failed, fixed):
+        assert "Checking the code this kernel has run" in checked and "4 hidden checks (5 more points)" in checked
+    score = re.search(r"pytorch_data: (\d+)/(\d+) points", failed)
+    assert score and int(score[1]) < int(score[2]), failed
+    assert "[FAIL] make_transform() gives a normalised float32 tensor" in failed
+    score = re.search(r"pytorch_data: (\d+)/(\d+) points", fixed)
+    assert score and score[1] == score[2] and "[FAIL]" not in fixed, fixed
+    assert not list(tmp_path.rglob("*.ipynb"))  # nothing was saved
+
+
+@pytest.mark.slow
+@pytest.mark.extended
+def test_kit_installs_with_its_dependencies_into_a_bare_venv(kit, tmp_path):
+    """The learner's laptop: a venv with nothing in it, `pip install <wheel>[torch]` resolving every
+    dependency from the package index (several GB: the extended run), then `autograder check`."""
+    env = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    wheel = next(kit.glob("*.whl"))
+    installed = subprocess.run([_python(env), "-m", "pip", "install", "--quiet", f"{wheel}[torch]"],
+                               capture_output=True, text=True, env=_env())
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    assert _in_kit(env, "import torch, torchvision, coursekit, autograder; print('ok')", tmp_path) == "ok"
+    right, wrong = _check_both(env / "bin" / "autograder", tmp_path)
+    assert right.returncode == 0 and re.search(r"pytorch_data: (\d+)/\1 points", right.stdout_text), right.stdout_text
+    assert wrong.returncode == 1 and "check_normalise" in wrong.stderr_text, wrong.stdout_text + wrong.stderr_text
 
 
 # ---- the book's chapters as learners' notebooks ----
+
+def test_launch_buttons_open_the_learners_repository():
+    """book/_config.yml, as Jupyter Book gives it to Sphinx, names no repository; the launch
+    extension takes the learners' one (where the kit's book/<chapter>.ipynb lie) from course.toml."""
+    from jupyter_book.config import get_final_config
+
+    config = get_final_config(user_yaml=REPO / "book" / "_config.yml", sourcedir=REPO / "book",
+                              cli_config={"latex_individualpages": False})[0]
+    assert "dl-course/dl-course\n" not in (REPO / "book" / "_config.yml").read_text() + "\n"
+    app = SimpleNamespace(srcdir=str(REPO / "book"), connect=lambda event, handler: handlers.append(handler))
+    handlers = []
+    spec = importlib.util.spec_from_file_location("launch_buttons", REPO / "book" / "_ext" / "launch_buttons.py")
+    extension = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extension)
+    extension.setup(app)
+    sphinx_config = SimpleNamespace(html_theme_options=config["html_theme_options"])
+    handlers[0](app, sphinx_config)
+    options = sphinx_config.html_theme_options
+    kit = kit_config(REPO)
+    assert options["repository_url"] == kit["repository"] and options["repository_branch"] == kit["branch"]
+    assert options["path_to_docs"] == "book" and options["launch_buttons"]["colab_url"]
+    assert kit["repository"] != "https://github.com/dl-course/dl-course"  # not the instructors' (install.md clones it)
+
+
+LOADERS = ("fashion_root", "petimages_dir", "pets_dir", "isbi_dir", "torch_vgg16", "keras_vgg16_base")
+
+
+def test_exercise_demos_use_synthetic_data_unless_course_data_is_real():
+    """Every call of a dataset or pretrained-weights loader in an exercise notebook's code depends
+    on COURSE_DATA, whose set-up cell default is "synthetic"."""
+    calls = 0
+    for path in (REPO / "exercises").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code" or cell.metadata.get("autograder") == "setup":
+                continue
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") in LOADERS:
+                    calls += 1
+                    uses = ast.unparse(node)
+                    assert "COURSE_DATA" in uses or "weights='random'" in uses, f"{path.name}: {uses}"
+    assert calls >= 6
+    assert 'COURSE_DATA = os.environ.get("COURSE_DATA", "synthetic")' in setup_source("torch", kit_config(REPO))
 
 CHAPTERS = ("pytorch_data", "unet", "transfer", "distillation")
 
