@@ -102,4 +102,45 @@ WRONG = {
         fails=frozenset({"check_decoder_channels"}),
         framework="keras",
     ),
+    # Mischarged before on check_skip_wiring ("the skip enters the decoder at another level's resolution"):
+    # the wiring probe measured how far a change spreads in the output, which the upsampling and the
+    # output layer widen too. It now finds where the change first enters the decoder.
+    # PyTorch: bilinear upsampling and a convolution instead of a transposed convolution.
+    "bilinear_up_torch": Sample(
+        replace=(("self.up = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)",
+                  "self.up = nn.Sequential(nn.Upsample(scale_factor=2, mode=\"bilinear\"), "
+                  "nn.Conv2d(in_channels, out_channels, 3, padding=1))"),),
+        fails=frozenset({"check_decoder_channels", "check_decoder_values", "check_unet_channels", "check_unet_values"}),
+        framework="torch",
+    ),
+    # Keras: UpSampling2D and a convolution instead of a transposed convolution.
+    "upsampling_conv_keras": Sample(
+        replace=(("up = layers.Conv2DTranspose(filters, 2, strides=2)(x)",
+                  "up = layers.Conv2D(filters, 2, padding=\"same\")(layers.UpSampling2D(2)(x))"),),
+        fails=frozenset({"check_decoder_channels", "check_decoder_values", "check_unet_channels", "check_unet_values"}),
+        framework="keras",
+    ),
+    # Keras: softmax over the height axis, not the classes.
+    "softmax_wrong_axis_keras": Sample(
+        replace=(('layers.Conv2D(num_classes, 1, activation="softmax")(x)',
+                  "layers.Softmax(axis=1)(layers.Conv2D(num_classes, 1)(x))"),),
+        fails=frozenset({"check_unet_output", "check_unet_values"}),
+        framework="keras",
+    ),
+    # PyTorch: the encoder blocks in a plain list: not registered, so no probe sees them and they do not train.
+    "encoders_in_list_torch": Sample(
+        replace=(("self.encoders = nn.ModuleList(\n            EncoderBlock(([in_channels] + widths)[level], widths[level]) for level in range(depth))",
+                  "self.encoders = [\n            EncoderBlock(([in_channels] + widths)[level], widths[level]) for level in range(depth)]"),),
+        fails=frozenset({"check_unet_channels", "check_skip_wiring", "check_unet_values", "check_training_sanity"}),
+        framework="torch",
+    ),
+}
+
+# A phrase of the message each of these wrong answers must get, per check: the feedback names the mistake.
+MESSAGES = {
+    "bilinear_up_torch": {"check_decoder_channels": "expected 2x2 transposed convolution"},
+    "upsampling_conv_keras": {"check_decoder_channels": "expected 2x2 transposed convolution"},
+    "softmax_wrong_axis_keras": {"check_unet_output": "softmax over the last (class) axis"},
+    "encoders_in_list_torch": {"check_skip_wiring": "nn.ModuleList"},
+    "skips_reversed_resized": {"check_skip_wiring": "enters the decoder at another level's resolution"},
 }
