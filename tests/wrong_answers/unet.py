@@ -142,5 +142,4 @@ MESSAGES = {
     "upsampling_conv_keras": {"check_decoder_channels": "expected 2x2 transposed convolution"},
     "softmax_wrong_axis_keras": {"check_unet_output": "softmax over the last (class) axis"},
     "encoders_in_list_torch": {"check_skip_wiring": "nn.ModuleList"},
-    "skips_reversed_resized": {"check_skip_wiring": "enters the decoder at another level's resolution"},
 }
