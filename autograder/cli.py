@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", nargs="?", type=existing_folder,
                        help="folder of <learner>.ipynb files or <learner>/ folders (none: the exercise's samples)")
     grade.add_argument("--out", type=Path, default=Path("grades"), help="where reports go (default: grades/)")
-    grade.add_argument("--workers", type=positive_int, default=2, help="submissions graded at once (default: 2)")
+    grade.add_argument("--workers", type=positive_int, help="submissions graded at once (default: one per GPU, else one per core)")
 
     check = command("check", "run the checks on one notebook and print the feedback", _check)
     check.add_argument("notebook", type=existing_file, help="the .ipynb or .py file to check")
@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     nb_grade.add_argument("assignment", help="e.g. pytorch_data, unet_keras (see autograder list)")
     nb_grade.add_argument("--course-dir", type=existing_folder, default=Path("."),
                           help="the course folder (default: the current folder, as for nbgrader's commands)")
-    nb_grade.add_argument("--workers", type=positive_int, default=2, help="submissions graded at once (default: 2)")
+    nb_grade.add_argument("--workers", type=positive_int, help="submissions graded at once (default: one per GPU, else one per core)")
 
     kit = command("learner-kit", "build the learner's kit: DIR/ with its wheel and the exercise notebooks", _learner_kit)
     kit.add_argument("out", type=Path, metavar="DIR", help="the folder to write (a wheel, index.html, exercises/)")
@@ -134,7 +134,7 @@ def _grade(args) -> int:
         exercise = load_exercise(slug)
         print(f"== {slug}: {folder} -> {out}")
         try:
-            grades = grade_folder(exercise, folder, out, workers=args.workers)
+            grades = grade_folder(exercise, folder, out, workers=_workers(args))
         except KeyboardInterrupt:
             return 130
         print_summary(grades, out)
@@ -162,6 +162,12 @@ def _learner_kit(args) -> int:
 
     print(f"wheel: {build_kit(args.out)}; notebooks: {args.out / 'exercises'}")
     return 0
+
+
+def _workers(args) -> int:
+    from autograder.worker import default_count
+
+    return args.workers or default_count()
 
 
 def _list(args) -> int:
@@ -200,7 +206,7 @@ def _nbgrader_grade(args) -> int:
     from autograder.nbgrader_course import grade_assignment
 
     course = args.course_dir.resolve()
-    grades = grade_assignment(course, args.assignment, args.workers)
+    grades = grade_assignment(course, args.assignment, _workers(args))
     print_summary(grades, course / "autograder" / args.assignment)
     print(f"gradebook: {course / 'gradebook.db'} (nbgrader export, the formgrader); "
           f"feedback: {course / 'feedback'}/<student>/{args.assignment}/, not yet released to learners; "
