@@ -143,7 +143,7 @@ def draw_unet(size: int = 64, in_channels: int = 3, num_classes: int = 3, base_f
         if label:  # beside a slanted arrow (side "right" or "left"), above a level one
             shift = {"right": -0.12, "left": 0.12}.get(side, 0)
             ax.text((x0 + x1) / 2 + shift, (y0 + y1) / 2 + (0.08 if side == "center" else 0), label,
-                    ha=side, va="bottom" if side == "center" else "center", fontsize=7, color="0.3")
+                    ha=side, va="bottom" if side == "center" else "center", fontsize=8, color="0.3")
 
     box(-1, 0, in_channels, "white")
     arrow(-0.7, 0, -0.3, 0)
@@ -158,7 +158,7 @@ def draw_unet(size: int = 64, in_channels: int = 3, num_classes: int = 3, base_f
     box(depth, depth, widths[depth], "#bcbddc")
     box(2 * depth + 1, 0, num_classes, "white")
     arrow(2 * depth + 0.3, 0, 2 * depth + 0.7, 0)
-    ax.text(2 * depth + 0.5, -0.45, "1×1 conv", ha="center", va="top", fontsize=7, color="0.3")
+    ax.text(2 * depth + 0.5, -0.45, "1×1 conv", ha="center", va="top", fontsize=8, color="0.3")
     ax.text(-1, 0.55, "input", ha="center", fontsize=8)
     ax.text(2 * depth + 1, 0.55, "classes", ha="center", fontsize=8)
     ax.text(depth / 2 - 0.5, -depth, "encoder", ha="center", fontsize=9, color="tab:blue")

@@ -12,7 +12,17 @@ def _launch_from_the_course(app, config):
     from autograder.learnerkit import launch_options
 
     # config-inited: after _config.yml's options, before the theme reads them at builder-inited
-    config.html_theme_options = {**config.html_theme_options, **launch_options(Path(app.srcdir).parent)}
+    config.html_theme_options = {**config.html_theme_options, **launch_options(_course(Path(app.srcdir)))}
+
+
+def _course(book: Path) -> Path:
+    """The folder above the book when it holds course.toml (the course repository), else the
+    course the grader is installed for (a book copied elsewhere, as the tests build)."""
+    if (book.parent / "course.toml").is_file():
+        return book.parent
+    from autograder.exercise import course_folder
+
+    return course_folder()
 
 
 def setup(app):

@@ -57,3 +57,12 @@ def failure_or(compute):
         return compute()
     except Exception as error:
         return f"{type(error).__name__}: {error}"[:300]
+
+
+def first_changed_resolution(plain: list, perturbed: list, spatial: slice) -> tuple[int, int]:
+    """Height and width (the maps' `spatial` axes) of the first map that the perturbation changed
+    (0, 0 if none): the resolution at which the perturbed skip entered the decoder."""
+    for before, after in zip(plain, perturbed):
+        if before.shape != after.shape or not np.array_equal(before, after):
+            return tuple(int(n) for n in after.shape[spatial])
+    return (0, 0)

@@ -7,7 +7,7 @@ order the model uses it, gets values drawn from its position and its (in, out, k
 shape, so a correct model built any way gets the reference's weights ("transplanted").
 """
 import numpy as np
-from probes_common import DECODER_ODD, failure_or, weight_map_facts
+from probes_common import DECODER_ODD, failure_or, first_changed_resolution, weight_map_facts
 
 import keras
 
@@ -219,15 +219,6 @@ def _map_outputs(model, x, skipped: list) -> list:
     return [_numpy(value) for value in inside(x)]
 
 
-def _entry(plain: list, perturbed: list) -> tuple[int, int]:
-    """Height and width of the first map that the perturbation changed (0, 0 if none): the
-    resolution at which the perturbed skip entered the decoder."""
-    for before, after in zip(plain, perturbed):
-        if before.shape != after.shape or not np.array_equal(before, after):
-            return tuple(int(n) for n in after.shape[1:3])
-    return (0, 0)
-
-
 def probe_skip_wiring(ns, ctx):
     """Change one pixel of one encoder level's features (its skip, not what it passes down) and
     find the first map in the graph that changes: its resolution is the one at which that skip
@@ -236,7 +227,8 @@ def probe_skip_wiring(ns, ctx):
     x = _inputs(ctx["seed"], 1, c, h, w)
     module = ns.build_unet.__globals__  # the learner's module: build_unet finds encoder_block here
     original = module.get("encoder_block")
-    if original is None:
+    if original is None:  # extraction keeps it only if build_unet uses it: first let build_unet say what it does
+        ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
         raise NameError("build_unet must build its encoder with encoder_block(x, filters); it is not defined")
     entries, calls = [], []
     try:
@@ -249,7 +241,7 @@ def probe_skip_wiring(ns, ctx):
                 model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
                 _set_weights(model, ctx["seed"], "symmetric")
                 maps.append(_map_outputs(model, x, marks))
-            entries.append(_entry(*maps))
+            entries.append(first_changed_resolution(*maps, slice(1, 3)))  # NHWC
     finally:
         module["encoder_block"] = original
     return {"entries": np.asarray(entries), "encoder_calls": len(calls)}

@@ -7,7 +7,7 @@ order the forward pass uses it, gets values drawn from its position and its (in,
 shape, so a correct model built any way gets the reference's weights ("transplanted").
 """
 import numpy as np
-from probes_common import DECODER_ODD, failure_or, weight_map_facts
+from probes_common import DECODER_ODD, failure_or, first_changed_resolution, weight_map_facts
 
 import torch
 
@@ -237,15 +237,6 @@ def _map_outputs(model, x, perturb=None) -> list:
     return maps
 
 
-def _entry(plain: list, perturbed: list) -> tuple[int, int]:
-    """Height and width of the first map that the perturbation changed (0, 0 if none): the
-    resolution at which the perturbed skip entered the decoder."""
-    for before, after in zip(plain, perturbed):
-        if before.shape != after.shape or not np.array_equal(before, after):
-            return tuple(int(n) for n in after.shape[2:4])
-    return (0, 0)
-
-
 def probe_skip_wiring(ns, ctx):
     """Change one pixel of one encoder level's features (its skip, not what it passes down) and
     find the first map in the forward pass that changes: its resolution is the one at which
@@ -257,7 +248,8 @@ def probe_skip_wiring(ns, ctx):
     _set_weights(model, (torch.from_numpy(x),), ctx["seed"], "symmetric")
     encoders = _encoder_blocks(model, x)
     plain = _map_outputs(model, x)
-    entries = [_entry(plain, _map_outputs(model, x, (encoders[level], _perturb))) if level < len(encoders) else (0, 0)
+    entries = [first_changed_resolution(plain, _map_outputs(model, x, (encoders[level], _perturb)), slice(2, 4))  # NCHW
+               if level < len(encoders) else (0, 0)
                for level in range(depth)]
     return {"entries": np.asarray(entries), "encoder_calls": len(encoders), "layout": "NCHW"}
 
