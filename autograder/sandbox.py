@@ -380,11 +380,16 @@ class Child:
 
     def _end(self) -> None:
         """Every process of this child is killed."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+        kill_session(self.process)
+
+
+def kill_session(process: subprocess.Popen) -> None:
+    """Kill every process of `process`'s session (it was started with start_new_session) and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def _arrays(declared, payload: bytes) -> dict[str, np.ndarray]:

@@ -22,7 +22,6 @@ import itertools
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.sandbox import (CHILD, Cgroup, Child, Limits, SandboxError, _bwrap_command, _child_env,
+from autograder.sandbox import (CHILD, Cgroup, Child, Limits, SandboxError, kill_session, _bwrap_command, _child_env,
                                 _coursekit_dir)
 
 SWITCH = "AUTOGRADER_WORKER"  # "0": a fresh sandbox per submission (the old path)
@@ -156,11 +155,7 @@ class Worker:
         return not ready
 
     def close(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+        kill_session(self.process)
         self.control.close()
         self._errors.close()
         if self.cgroup is not None:

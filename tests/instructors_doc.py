@@ -1,6 +1,7 @@
 """The command blocks of book/instructors.md, read from the page itself, so that a changed
 page changes what the tests run (tests/test_nbgrader_course.py, tests/test_gradescope.py)."""
 import re
+import subprocess
 from pathlib import Path
 
 PAGE = Path(__file__).resolve().parent.parent / "book" / "instructors.md"
@@ -30,3 +31,10 @@ def blocks(heading: str) -> list[tuple[str, str]]:
         assert first.startswith("# "), f"a block in {heading!r} does not say who runs it: {script!r}"
         found.append((first[2:].strip(), rest))
     return found
+
+
+def run_block(script: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    """One block, as the page writes it, in bash with errors stopping it; it must succeed."""
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{script}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from autograder.exercise import REPO
-from instructors_doc import blocks
+from instructors_doc import blocks, run_block
 
 CHAPTERS = ("pytorch_data", "unet", "transfer", "distillation")
 STUB = """---
@@ -53,12 +53,6 @@ def _minimal_clone(root: Path) -> None:
     subprocess.run([*git, "commit", "-q", "-m", "course"], cwd=root, check=True)
 
 
-def _run(script: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{script}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done
-
-
 @pytest.mark.slow
 def test_book_build_and_publish_blocks_as_written(tmp_path):
     clone = tmp_path / "dl-course"
@@ -73,16 +67,16 @@ def test_book_build_and_publish_blocks_as_written(tmp_path):
     (publish,) = blocks("Publishing")
     assert {who for who, _ in (build, rebuild_real, publish)} == {"instructor"}
 
-    _run(build[1], clone, env)
+    run_block(build[1], clone, env)
     assert "unet ran at build" in (html / "unet.html").read_text()
     assert (html / "instructors.html").is_file() and (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert cache.is_dir(), "execute_notebooks: cache left no cache"
 
     (html / "unet.html").unlink()
-    _run(rebuild_real[1], clone, env)  # clean --all, then the COURSE_DATA=real build
+    run_block(rebuild_real[1], clone, env)  # clean --all, then the COURSE_DATA=real build
     assert (html / "unet.html").is_file() and cache.is_dir()
 
-    _run(publish[1], clone, env)
+    run_block(publish[1], clone, env)
     pushed = subprocess.run(["git", "--git-dir", str(tmp_path / "github.git"), "ls-tree", "--name-only", "gh-pages"],
                             capture_output=True, text=True, check=True).stdout.split()
     assert {"index.html", "unet.html", ".nojekyll", "_static"} <= set(pushed)

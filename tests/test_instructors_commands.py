@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from autograder.exercise import REPO
-from instructors_doc import blocks
+from instructors_doc import blocks, run_block
 
 
 def _course_copy(root: Path) -> None:
@@ -27,12 +27,6 @@ def _course_copy(root: Path) -> None:
         if source.is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, root / name)
-
-
-def _run(script: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{script}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ def test_exercises_block_as_written(clone):
         path.unlink()  # generate must write them, not find them
     ((who, script),) = blocks("Exercises")
     assert who == "instructor"
-    done = _run(script, root, env)
+    done = run_block(script, root, env)
     assert "unet_keras" in done.stdout and "pytorch_data" in done.stdout  # list: the assignment names
     assert "nbgrader generate_assignment: solutions/unet_torch.ipynb" in done.stdout  # progress, step by step
     assert _generated(root) == committed, "autograder generate does not reproduce the committed exercises/ and samples"
@@ -74,7 +68,7 @@ def test_grading_block_as_written(clone):
     shutil.copy(samples / "no_normalise.ipynb", class_folder / "bob" / "pytorch_data.ipynb")
     ((who, script),) = blocks("Grading")
     assert who == "instructor"
-    _run(script, root, dict(env, AUTOGRADER_SEED="0"))
+    run_block(script, root, dict(env, AUTOGRADER_SEED="0"))
 
     grades = root / "grades"
     with open(grades / "grades.csv", newline="") as f:
