@@ -20,6 +20,7 @@ import sys
 import time
 import traceback
 
+CLOCK = time.perf_counter  # taken before the learner's code can replace time's
 FRAME = struct.Struct(">II")  # header length, payload length
 HIGH_FD = 900  # the channel's descriptors are moved up here, the originals closed
 FRAMEWORKS = ("numpy", "torch", "torch.utils.data", "torchvision", "tensorflow", "keras", "PIL.Image")
@@ -31,6 +32,7 @@ REACHING_IN = frozenset({
 
 
 def main(request_fd: int, reply_fd: int) -> None:
+    started = CLOCK()
     requests, replies = _move_high(request_fd), _move_high(reply_fd)
     job = _receive(requests)
     send = _sender(replies, job.pop("token"))
@@ -42,7 +44,9 @@ def main(request_fd: int, reply_fd: int) -> None:
     probes = _load("probes", os.path.join(code, "probes.py"))
     probe_functions = {n: getattr(probes, n) for n in dir(probes) if n.startswith("probe_")}
     _preimport()
-    send({"event": "started"})
+    # before any learner code: the probes this child runs (the grader asks for these) and the
+    # seconds spent loading them with their frameworks (informational, for the cost split)
+    send({"event": "started", "probes": sorted(probe_functions), "seconds": round(CLOCK() - started, 3)})
     delegated: list[str] = []
     answers = getattr(probes, "COURSE_ANSWERS", None) or getattr(sys.modules.get("probes_common"), "COURSE_ANSWERS", {})
     _watch_course_answers(answers, submission, delegated)
@@ -51,8 +55,9 @@ def main(request_fd: int, reply_fd: int) -> None:
     flags: list[str] = []
     _not_dumpable()
     sys.addaudithook(_audit_hook(submission, trusted, {requests, replies}, flags, send))
+    importing = CLOCK()
     learner, import_error = _import_submission(submission, job["line_map"])
-    send({"event": "ready", "flags": flags + watch.changes()})
+    send({"event": "ready", "flags": flags + watch.changes(), "seconds": round(CLOCK() - importing, 3)})
     while (request := _receive(requests)) is not None:
         name = request["probe"]
         delegated.clear()
@@ -302,15 +307,15 @@ def _import_submission(path: str, line_map: list):
 
 
 def _run_probe(probe, learner, import_error, context: dict, line_map: list):
-    started = time.perf_counter()
+    started = CLOCK()
     if import_error:
-        return {"event": "error", "error": import_error}, {}
+        return {"event": "error", "error": import_error, "seconds": 0.0}, {}
     try:
         values = probe(learner, context)
         arrays = {str(key): _as_array(key, value) for key, value in values.items()}
     except BaseException as error:
-        return {"event": "error", "error": _explain(error, line_map)}, {}
-    return {"event": "done", "seconds": round(time.perf_counter() - started, 3)}, arrays
+        return {"event": "error", "error": _explain(error, line_map), "seconds": round(CLOCK() - started, 3)}, {}
+    return {"event": "done", "seconds": round(CLOCK() - started, 3)}, arrays
 
 
 def _as_array(key: str, value):

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import tempfile
+import time
 import traceback
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -59,6 +60,7 @@ class Grade:
     key: dict = field(default_factory=dict)  # what decided this grade (see CHANGED)
     regraded: str = ""  # why this run graded it again
     flags: list[str] = field(default_factory=list)  # tampering the sandbox detected
+    timings: dict = field(default_factory=dict)  # seconds by stage (ProbeRun.timings, "checks"): benchmarks only
 
     @property
     def score(self) -> float:
@@ -237,8 +239,11 @@ def grade_submission(exercise: Exercise, path: Path, learner: str, data: dict, c
         variant, run, grade.notes = reused or probe_submission(exercise, path, data, seed)
         grade.framework, grade.isolation, grade.seconds = variant.framework, run.isolation, round(run.seconds, 2)
         grade.flags = [str(f) for f in getattr(run, "flags", None) or []]
+        grade.timings = dict(run.timings)
         want = reference_run(exercise, variant, data, cache, seed)
+        checking = time.perf_counter()
         grade.checks = diagnosis.diagnosed_checks(exercise, variant, run, want, data, cache, seed, visible_only)
+        grade.timings["checks"] = round(time.perf_counter() - checking, 3)
         return grade
     except (Interrupted, CourseError):  # an interrupt, or the instructor's mistake (the CLI prints it)
         raise

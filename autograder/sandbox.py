@@ -75,6 +75,10 @@ class ProbeRun:
     isolation: str = "process"
     seconds: float = 0.0
     flags: list[str] = field(default_factory=list)  # tampering seen, for the instructor
+    # seconds by stage, informational (benchmarks' cost split, never a score): "worker" (a fork
+    # asked of a warm worker, or a worker started), "sandbox" (until the child is up), "frameworks"
+    # (the child loading the probes and their imports), "import" (the submission), then each probe
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class Stopped(Exception):
@@ -110,9 +114,9 @@ def run_isolated(source: str, line_map: list, probes_file: Path, context: dict, 
     common = probes_file.with_name("probes_common.py")  # what the frameworks' probes share, if anything
     if common.exists():
         code["probes_common.py"] = common.read_text()
-    probe_names = _probe_names(code["probes.py"])
-    while remaining := [p for p in probe_names if p not in run.values and p not in run.errors]:
-        _run_child(level, code, line_map, context, limits, run, remaining)
+    probe_names = _run_child(level, code, line_map, context, limits, run, [])  # the list the child runs
+    while any(p not in run.values and p not in run.errors for p in probe_names):
+        _run_child(level, code, line_map, context, limits, run, probe_names)
     run.seconds = time.perf_counter() - started
     return run
 
@@ -128,50 +132,71 @@ def _describe(level: str, limits: Limits) -> str:
     return f"process: no sandbox (bubblewrap missing: {INSTALL_HINT}); per process limits only"
 
 
-def _probe_names(probes_source: str) -> list[str]:
-    import ast
+def _probe_names(started: dict) -> list[str]:
+    """The probes a child said it runs, in its "started" message."""
+    names = started.get("probes")
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.startswith("probe_") for n in names):
+        raise Tampered("the child's list of probes is not one")
+    return names
 
-    tree = ast.parse(probes_source)
-    return sorted(n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("probe_"))
+
+def _add_time(run: ProbeRun, stage: str, seconds) -> None:
+    """Informational: a child's own count is taken only if it is a plain number."""
+    if isinstance(seconds, (int, float)) and 0 <= seconds < 1e6:
+        run.timings[stage] = round(run.timings.get(stage, 0.0) + seconds, 3)
 
 
 # ---- one child process: the conversation ----
 
-def _run_child(level: str, code: dict, line_map: list, context: dict, limits: Limits, run: ProbeRun, remaining: list) -> None:
+def _run_child(level: str, code: dict, line_map: list, context: dict, limits: Limits, run: ProbeRun,
+               probe_names: list) -> list[str]:
+    """One child runs the probes not yet answered; returns the probe list (the first child's)."""
     from autograder.worker import child_for
 
     token = secrets.token_hex(16)
+    asked = time.perf_counter()
     with child_for(level, code, context.get("data", {}), limits) as child:
+        _add_time(run, "worker", time.perf_counter() - asked)
         if getattr(child, "worker", None):
             run.isolation = _describe(level, limits) + "; forked from a worker (frameworks imported once)"
         child.send({"token": token, "line_map": line_map, "python_path": [str(_coursekit_dir().parent)],
                     "workdir": child.workdir, "limits": child.child_limits})
+        waiting = time.perf_counter()
         try:
-            child.receive(token, "started", time.monotonic() + limits.import_s)
+            started = child.receive(token, "started", time.monotonic() + limits.import_s)
+            probe_names = probe_names or _probe_names(started)
         except Stopped as why:
             raise SandboxError(f"the sandbox did not start ({why}): {child.log_tail()[-2000:]}") from None
         except Tampered as why:
             raise SandboxError(f"the sandbox did not start: {why}") from None
+        loading = started.get("seconds")
+        loading = loading if isinstance(loading, (int, float)) else 0.0
+        _add_time(run, "frameworks", loading)
+        _add_time(run, "sandbox", time.perf_counter() - waiting - loading)
+        remaining = [p for p in probe_names if p not in run.values and p not in run.errors]
         stage = "importing your code"
         try:
             ready = child.receive(token, "ready", time.monotonic() + limits.import_s)
+            _add_time(run, "import", ready.get("seconds"))
             if ready["flags"]:
                 _reject_all(run, remaining, "your code, while it was imported", ready["flags"])
-                return
+                return probe_names
             for probe in remaining:
                 stage = f"the step {probe}"
                 child.send({"probe": probe, "context": dict(context, data=child.data)})
                 header, arrays = child.receive(token, "reply", time.monotonic() + limits.probe_s)
                 if header.get("probe") != probe:
                     raise Tampered(f"a result for {str(header.get('probe'))[:60]!r} where the grader asked for {probe}")
+                _add_time(run, probe, header.get("seconds"))
                 if header["flags"]:
                     _reject_all(run, remaining, probe, header["flags"])
-                    return
+                    return probe_names
                 _take(run, probe, header, arrays)
         except Tampered as why:
             _reject_all(run, remaining, stage, [str(why)])
         except Stopped as why:
             _charge(run, remaining, stage, str(why))
+    return probe_names
 
 
 def _take(run: ProbeRun, probe: str, header: dict, arrays: dict) -> None:
