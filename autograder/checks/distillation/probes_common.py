@@ -1,10 +1,19 @@
-"""Fixed inputs shared by the Keras and PyTorch probes, so both are judged on the same numbers."""
+"""What the Keras and PyTorch probes share, so both are judged on the same numbers: the fixed
+inputs, the cases, and the loss probes' steps. A framework's probes file hands those an adapter
+(`fw`), a namespace of:
+
+    tensors(*arrays)                                  the framework's tensors of numpy arrays
+    gradient(loss_fn, student, teacher, labels, temperature, alpha)   d loss / d student logits, numpy
+"""
 import numpy as np
 
 BATCH, CLASSES, FEATURES = 8, 5, 20
 LOSS_CASES = [(1.0, 0.5), (2.0, 0.1), (4.0, 0.0), (4.0, 1.0), (10.0, 0.3)]  # (temperature, alpha)
 GRADIENT_CASE = (3.0, 0.2)
 SCALING_TEMPERATURES = [5.0, 10.0, 20.0]
+LARGE_SCALE, LARGE_CASE = 1000, (2.0, 0.5)  # logits scaled by LARGE_SCALE overflow a softmax-then-log
+STEP_CASE, STEP_LR = (2.0, 0.5), 0.1  # probe_step: (temperature, alpha) and the SGD learning rate
+SANITY_CASE, SANITY_LR = (4.0, 0.0), 0.05  # probe_sanity: alpha = 0, Adam
 
 
 def logits(seed: int = 0):
@@ -46,7 +55,22 @@ def agreement(student_logits, teacher_logits) -> float:
 
 
 def loss_facts(distillation_loss, student, teacher, labels) -> dict:
-    """The learner's loss for every (T, alpha) case, and for logits scaled by 1000 (overflow)."""
+    """The learner's loss for every (T, alpha) case, and for logits scaled by LARGE_SCALE (overflow)."""
     values = [float(distillation_loss(student, teacher, labels, t, a)) for t, a in LOSS_CASES]
-    large = float(distillation_loss(student * 1000, teacher * 1000, labels, 2.0, 0.5))
+    large = float(distillation_loss(student * LARGE_SCALE, teacher * LARGE_SCALE, labels, *LARGE_CASE))
     return {"values": np.asarray(values), "large": large}
+
+
+def loss_values(ns, ctx, fw) -> dict:
+    return loss_facts(ns.distillation_loss, *fw.tensors(*logits(ctx["seed"])))
+
+
+def gradient(ns, ctx, fw) -> dict:
+    return {"gradient": fw.gradient(ns.distillation_loss, *fw.tensors(*logits(ctx["seed"])), *GRADIENT_CASE)}
+
+
+def scaling(ns, ctx, fw) -> dict:
+    """The soft term's gradient norm (alpha = 0) at each of SCALING_TEMPERATURES."""
+    tensors = fw.tensors(*logits(ctx["seed"]))
+    return {"grad_norms": np.asarray([np.linalg.norm(fw.gradient(ns.distillation_loss, *tensors, t, 0.0))
+                                      for t in SCALING_TEMPERATURES])}

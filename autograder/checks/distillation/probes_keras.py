@@ -1,35 +1,38 @@
 """Probes for the Keras distillation exercise (same keys as probes_torch.py)."""
+from types import SimpleNamespace
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from probes_common import GRADIENT_CASE, SCALING_TEMPERATURES, STEP_BATCH, agreement, logits, loss_facts, step_task, task
+import probes_common as common
+from probes_common import FEATURES, SANITY_CASE, SANITY_LR, STEP_BATCH, STEP_CASE, STEP_LR, agreement, step_task, task
 
 
-def _tensors(seed=0):
-    student, teacher, labels = logits(seed)
-    return tf.constant(student), tf.constant(teacher), tf.constant(labels)
-
-
-def probe_loss_values(ns, ctx):
-    return loss_facts(ns.distillation_loss, *_tensors(ctx["seed"]))
-
-
-def _gradient(ns, seed, temperature, alpha):
-    student, teacher, labels = _tensors(seed)
+def _gradient(loss_fn, student, teacher, labels, temperature, alpha):
     student = tf.Variable(student)
     with tf.GradientTape() as tape:
-        loss = ns.distillation_loss(student, teacher, labels, temperature, alpha)
+        loss = loss_fn(student, teacher, labels, temperature, alpha)
     return tape.gradient(loss, student).numpy()
 
 
+KERAS = SimpleNamespace(tensors=lambda *arrays: tuple(tf.constant(a) for a in arrays), gradient=_gradient)
+
+
+def probe_loss_values(ns, ctx):
+    return common.loss_values(ns, ctx, KERAS)
+
+
 def probe_gradient(ns, ctx):
-    return {"gradient": _gradient(ns, ctx["seed"], *GRADIENT_CASE)}
+    return common.gradient(ns, ctx, KERAS)
 
 
 def probe_scaling(ns, ctx):
-    norms = [np.linalg.norm(_gradient(ns, ctx["seed"], t, 0.0)) for t in SCALING_TEMPERATURES]
-    return {"grad_norms": np.asarray(norms)}
+    return common.scaling(ns, ctx, KERAS)
+
+
+def _distiller(ns, student, teacher, temperature, alpha):
+    return ns.Distiller(student, teacher, temperature=temperature, alpha=alpha)
 
 
 def _state(model):
@@ -42,13 +45,13 @@ def _largest_change(before, after):
 
 def probe_step(ns, ctx):
     keras.utils.set_random_seed(ctx["seed"])
-    teacher = keras.Sequential([keras.Input((20,)), keras.layers.Dense(16), keras.layers.BatchNormalization(),
+    teacher = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(16), keras.layers.BatchNormalization(),
                                 keras.layers.ReLU(), keras.layers.Dense(3)])
-    student = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3)])
+    student = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(3)])
     x, _, labels = task(ctx["seed"], n=32)
     teacher_before, student_before = _state(teacher), _state(student)
-    distiller = ns.Distiller(student, teacher, temperature=2.0, alpha=0.5)
-    distiller.compile(optimizer=keras.optimizers.SGD(0.1))
+    distiller = _distiller(ns, student, teacher, *STEP_CASE)
+    distiller.compile(optimizer=keras.optimizers.SGD(STEP_LR))
     history = distiller.fit(x, labels, epochs=1, batch_size=len(x), verbose=0, shuffle=False)
     loss = np.asarray(history.history.get("loss", [np.nan]))
     return {
@@ -63,12 +66,12 @@ def _steps_from_transplant(ns, seed):
     """Several steps from transplanted weights on fixed batches: the loss fit reports (the
     mean of the steps' losses, from the loss tracker) and the student's weights after them."""
     x, labels, teacher_w, student_w, student_b = step_task(seed)
-    teacher = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3, use_bias=False)])
+    teacher = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(3, use_bias=False)])
     teacher.set_weights([teacher_w])
-    student = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3)])
+    student = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(3)])
     student.set_weights([student_w, student_b])
-    distiller = ns.Distiller(student, teacher, temperature=2.0, alpha=0.5)
-    distiller.compile(optimizer=keras.optimizers.SGD(0.1))
+    distiller = _distiller(ns, student, teacher, *STEP_CASE)
+    distiller.compile(optimizer=keras.optimizers.SGD(STEP_LR))
     history = distiller.fit(x, labels, epochs=1, batch_size=STEP_BATCH, verbose=0, shuffle=False)
     loss = np.asarray(history.history.get("loss", [np.nan]), dtype=np.float64).ravel()
     kernel, bias = (np.asarray(w) for w in student.get_weights())
@@ -83,12 +86,12 @@ def probe_sanity(ns, ctx):
     steps, device = sanity_steps(gpu_steps=200, cpu_steps=60, framework="keras")
     keras.utils.set_random_seed(ctx["seed"])
     x, weights, labels = task(ctx["seed"])
-    teacher = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3, use_bias=False)])
+    teacher = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(3, use_bias=False)])
     teacher.set_weights([weights])
-    student = keras.Sequential([keras.Input((20,)), keras.layers.Dense(3)])
+    student = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(3)])
     before = agreement(student.predict(x, verbose=0), teacher.predict(x, verbose=0))
-    distiller = ns.Distiller(student, teacher, temperature=4.0, alpha=0.0)
-    distiller.compile(optimizer=keras.optimizers.Adam(0.05))
+    distiller = _distiller(ns, student, teacher, *SANITY_CASE)
+    distiller.compile(optimizer=keras.optimizers.Adam(SANITY_LR))
     history = distiller.fit(x, labels, epochs=steps, batch_size=len(x), verbose=0, shuffle=False)
     after = agreement(student.predict(x, verbose=0), teacher.predict(x, verbose=0))
     return {"losses": np.asarray(history.history["loss"], dtype=np.float64), "agreement_before": before,

@@ -5,8 +5,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-INDICES = [0, 1, 123, -1]  # -1: the last item, resolved to len - 1 below
-FLIP_SAMPLES = 40
+from probes_common import BATCH_SIZE, FLIP_SAMPLES, INDICES, NUMBERS
 
 
 def _raw_images(ctx, count):
@@ -89,11 +88,11 @@ def probe_loader(ns, ctx):
     """Two loaders with one seed are both made before either is iterated, and the global
     generator is used in between (a model is built, noise drawn), as in a real training loop:
     an order that re-seeds the global generator instead of owning one does not survive that."""
-    numbers = torch.utils.data.TensorDataset(torch.arange(100))
+    numbers = torch.utils.data.TensorDataset(torch.arange(NUMBERS))
     make = ns.make_loader
     seed = int(ctx["seed"]) % 1000
-    first = make(numbers, batch_size=32, shuffle=True, seed=seed)
-    second = make(numbers, batch_size=32, shuffle=True, seed=seed)
+    first = make(numbers, batch_size=BATCH_SIZE, shuffle=True, seed=seed)
+    second = make(numbers, batch_size=BATCH_SIZE, shuffle=True, seed=seed)
     torch.nn.Linear(8, 8)  # initialisation draws from the global generator
     torch.rand(5)
     seed0_a = _order(first)
@@ -102,9 +101,9 @@ def probe_loader(ns, ctx):
     return {
         "seed0_a": seed0_a,
         "seed0_b": seed0_b,
-        "seed1": _order(make(numbers, batch_size=32, shuffle=True, seed=seed + 1)),
-        "unshuffled": _order(make(numbers, batch_size=32, shuffle=False)),
-        "batch_sizes": np.asarray([len(b[0]) for b in make(numbers, batch_size=32, seed=0)]),
+        "seed1": _order(make(numbers, batch_size=BATCH_SIZE, shuffle=True, seed=seed + 1)),
+        "unshuffled": _order(make(numbers, batch_size=BATCH_SIZE, shuffle=False)),
+        "batch_sizes": np.asarray([len(b[0]) for b in make(numbers, batch_size=BATCH_SIZE, seed=0)]),
         "num_workers": make(numbers, num_workers=2).num_workers,
     }
 

@@ -1,5 +1,20 @@
 """What the Keras and PyTorch probes share: the odd image files, the loader probes (the
-loader is the same in both frameworks), the small bases' inputs and the separable task."""
+loader is the same in both frameworks), the small bases' inputs, the separable task, and every
+model probe's steps. A framework's probes file hands those steps an adapter (`fw`), a namespace of:
+
+    seed(seed)                        seed the framework's own generator
+    tiny_base(seed), vgg16_base()     the bases build_model is handed (random weights)
+    predict(model, images)            inference-mode outputs for (N, 32, 32, 3) float32 images
+    trainable(model)                  how many numbers training may change
+    weights(model)                    the model's weight tensors (the model has been called)
+    numpy(weight)                     a weight tensor's values, copied
+    zero_weights(base)                set every weight of the base to zero
+    fit_squared_error(model, images, target, steps)   Adam steps on a squared error, lr 1e-2
+    fit_cross_entropy(model, images, labels, steps, device) -> losses   on the model's outputs
+    probabilities(model, images)      the outputs as class probabilities (PyTorch: softmax of the logits)
+    save_and_reload(ns, model, folder, seed) -> the reloaded model, with the framework's own API
+    sanity_steps()                    (steps, device) of the training-sanity run
+"""
 import io
 from pathlib import Path
 
@@ -7,6 +22,9 @@ import numpy as np
 
 SIZE = (36, 48)  # (height, width): not square, so a swapped order shows
 IMAGE = 32  # the small bases take 32x32 RGB images
+TINY_CHANNELS = 16  # the small base's output channels
+OUTPUT_IMAGES, VGG_IMAGES = 8, 2  # images probe_outputs predicts for (VGG16's base and five classes: fewer)
+HEAD_STEPS = 3  # probe_training_step: Adam steps with a squared-error loss
 CORRUPT = ("empty.jpg", "truncated.jpg", "html.jpg", "thumbs.jpg")
 COURSE_ANSWERS = {"load_image": "coursekit.data.catsdogs:decode_image"}  # the library's own answer: a load_image that only calls it scores 0 (the sandbox watches)
 
@@ -116,3 +134,76 @@ def true_class_summary(probabilities: np.ndarray, labels: np.ndarray) -> dict:
         return {"accuracy": 0.0, "true_probability": 0.0}
     return {"accuracy": float(np.mean(probabilities.argmax(1) == labels)),
             "true_probability": float(np.mean(probabilities[np.arange(len(labels)), labels]))}
+
+
+def outputs(ns, ctx, fw) -> dict:
+    images, _ = separable_task(ctx["seed"], n=OUTPUT_IMAGES)
+    model = ns.build_model(fw.tiny_base(ctx["seed"]), num_classes=2)
+    fw.seed(ctx["seed"])
+    vgg = ns.build_model(fw.vgg16_base(), num_classes=2)
+    five = ns.build_model(fw.tiny_base(ctx["seed"]), num_classes=5)
+    predicted = fw.predict(model, images)
+    return {
+        "outputs": predicted,
+        "shape_tiny": np.asarray(predicted.shape),
+        "shape_vgg": np.asarray(fw.predict(vgg, images[:VGG_IMAGES]).shape),
+        "shape_five": np.asarray(fw.predict(five, images[:VGG_IMAGES]).shape),
+        "trainable_tiny": fw.trainable(model),
+        "trainable_vgg": fw.trainable(vgg),
+        "trainable_five": fw.trainable(five),
+    }
+
+
+def uses_base(ns, ctx, fw) -> dict:
+    """Outputs for different images; then again with every weight of the base set to zero."""
+    images, _ = separable_task(ctx["seed"], n=OUTPUT_IMAGES)
+    base = fw.tiny_base(ctx["seed"])
+    model = ns.build_model(base, num_classes=2)
+    intact = fw.predict(model, images)
+    fw.zero_weights(base)
+    zeroed = fw.predict(model, images)
+    return {"spread_intact": float(np.abs(intact - intact[:1]).max()),
+            "spread_zeroed": float(np.abs(zeroed - zeroed[:1]).max())}
+
+
+def training_step(ns, ctx, fw) -> dict:
+    """HEAD_STEPS Adam steps with a squared-error loss that fits any number of outputs: which weights move?"""
+    images, _ = separable_task(ctx["seed"], n=OUTPUT_IMAGES)
+    base = fw.tiny_base(ctx["seed"])
+    model = ns.build_model(base, num_classes=2)
+    fw.seed(ctx["seed"])
+    predicted = fw.predict(model, images)  # called first: a subclassed or lazy model has no weights until then
+    target = np.zeros(predicted.shape, np.float32)  # 1 in the first column: a target of the outputs' own shape
+    target[:, 0] = 1
+    base_ids = {id(w) for w in fw.weights(base)}
+    head = [w for w in fw.weights(model) if id(w) not in base_ids]
+    base_before = [fw.numpy(w) for w in fw.weights(base)]
+    head_before = [fw.numpy(w) for w in head]
+    fw.fit_squared_error(model, images, target, HEAD_STEPS)
+    return {
+        "base_change": max(float(np.abs(fw.numpy(w) - b).max()) for w, b in zip(fw.weights(base), base_before)),
+        "head_weights": len(head),
+        "head_changed": int(sum(not np.array_equal(fw.numpy(w), b) for w, b in zip(head, head_before))),
+    }
+
+
+def training(ns, ctx, fw) -> dict:
+    """Adam on the separable task, one batch, cross-entropy; accuracy and confidence after."""
+    steps, device = fw.sanity_steps()
+    images, labels = separable_task(ctx["seed"])
+    model = ns.build_model(fw.tiny_base(ctx["seed"]), num_classes=2)
+    fw.seed(ctx["seed"])
+    losses = fw.fit_cross_entropy(model, images, labels, steps, device)
+    return {"losses": np.asarray(losses, np.float64), "device": device,
+            **true_class_summary(fw.probabilities(model, images), labels)}
+
+
+def save_reload(ns, ctx, fw) -> dict:
+    """Save and reload with the framework's own API, predict again."""
+    images, _ = separable_task(ctx["seed"], n=OUTPUT_IMAGES)
+    model = ns.build_model(fw.tiny_base(ctx["seed"]), num_classes=2)
+    folder = Path.cwd() / "saved"
+    folder.mkdir(exist_ok=True)
+    before = fw.predict(model, images)
+    reloaded = fw.save_and_reload(ns, model, folder, ctx["seed"])
+    return {"before": before, "again": fw.predict(model, images), "after": fw.predict(reloaded, images)}

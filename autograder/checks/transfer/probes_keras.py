@@ -1,9 +1,10 @@
-"""Probes for the Keras transfer-learning exercise (the same keys as probes_torch.py).
+"""Probes for the Keras transfer-learning exercise: probes_common's steps on Keras (the same keys
+as probes_torch.py).
 
 build_model(base, num_classes) is handed small bases with random weights: a two-layer
 conv base for 32x32 images, and VGG16's own convolutional base built for 32x32 inputs.
 """
-from pathlib import Path
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -17,17 +18,8 @@ try:
 except RuntimeError:  # TensorFlow already started (probes imported in a live session)
     pass
 
-from probes_common import IMAGE, loader_odd_files, loader_petimages, separable_task, true_class_summary
-
-
-def probe_loader_odd_files(ns, ctx):
-    """load_image on files of every kind, corrupt ones included, written here."""
-    return loader_odd_files(ns, ctx)
-
-
-def probe_loader_petimages(ns, ctx):
-    """load_image on every file of the synthetic PetImages."""
-    return loader_petimages(ns, ctx)
+import probes_common as common
+from probes_common import IMAGE, TINY_CHANNELS
 
 
 def tiny_base(seed: int):
@@ -36,7 +28,7 @@ def tiny_base(seed: int):
     layers = keras.layers
     return keras.Sequential([keras.Input((IMAGE, IMAGE, 3)),
                              layers.Conv2D(8, 3, padding="same", activation="relu"), layers.MaxPooling2D(),
-                             layers.Conv2D(16, 3, padding="same", activation="relu"), layers.MaxPooling2D()],
+                             layers.Conv2D(TINY_CHANNELS, 3, padding="same", activation="relu"), layers.MaxPooling2D()],
                             name="tiny_base")
 
 
@@ -48,91 +40,69 @@ def _predict(model, images) -> np.ndarray:
     return np.asarray(model(images, training=False))
 
 
-def _trainable(model) -> int:
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+def _zero_weights(base):
+    for weight in base.weights:
+        weight.assign(np.zeros(weight.shape, dtype=weight.dtype))
+
+
+def _fit_squared_error(model, images, target, steps):
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mean_squared_error")
+    for _ in range(steps):
+        model.train_on_batch(images, target)
+
+
+def _fit_cross_entropy(model, images, labels, steps, device):
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    # train_on_batch, not fit(epochs=steps): the same full-batch steps without fit's per-epoch overhead
+    return [float(np.ravel(model.train_on_batch(images, labels))[0]) for _ in range(steps)]
+
+
+def _save_and_reload(ns, model, folder, seed):
+    """model.save (.keras), then keras.models.load_model."""
+    model.save(folder / "transfer.keras")
+    return keras.models.load_model(folder / "transfer.keras")
+
+
+def _sanity_steps():
+    from coursekit.sanity import sanity_steps
+
+    return sanity_steps(gpu_steps=100, cpu_steps=30, framework="keras")
+
+
+KERAS = SimpleNamespace(
+    seed=keras.utils.set_random_seed, tiny_base=tiny_base, vgg16_base=vgg16_base, predict=_predict,
+    trainable=lambda model: int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+    weights=lambda model: list(model.weights), numpy=lambda weight: np.array(weight.numpy()),
+    zero_weights=_zero_weights, fit_squared_error=_fit_squared_error, fit_cross_entropy=_fit_cross_entropy,
+    probabilities=_predict,  # a Keras model ends in a softmax
+    save_and_reload=_save_and_reload, sanity_steps=_sanity_steps)
+
+
+def probe_loader_odd_files(ns, ctx):
+    """load_image on files of every kind, corrupt ones included, written here."""
+    return common.loader_odd_files(ns, ctx)
+
+
+def probe_loader_petimages(ns, ctx):
+    """load_image on every file of the synthetic PetImages."""
+    return common.loader_petimages(ns, ctx)
 
 
 def probe_outputs(ns, ctx):
-    images, _ = separable_task(ctx["seed"], n=8)
-    model = ns.build_model(tiny_base(ctx["seed"]), num_classes=2)
-    keras.utils.set_random_seed(ctx["seed"])
-    vgg = ns.build_model(vgg16_base(), num_classes=2)
-    five = ns.build_model(tiny_base(ctx["seed"]), num_classes=5)
-    outputs = _predict(model, images)
-    return {
-        "outputs": outputs,
-        "shape_tiny": np.asarray(outputs.shape),
-        "shape_vgg": np.asarray(_predict(vgg, images[:2]).shape),
-        "shape_five": np.asarray(_predict(five, images[:2]).shape),
-        "trainable_tiny": _trainable(model),
-        "trainable_vgg": _trainable(vgg),
-        "trainable_five": _trainable(five),
-    }
+    return common.outputs(ns, ctx, KERAS)
 
 
 def probe_uses_base(ns, ctx):
-    """Outputs for different images; then again with every weight of the base set to zero."""
-    images, _ = separable_task(ctx["seed"], n=8)
-    base = tiny_base(ctx["seed"])
-    model = ns.build_model(base, num_classes=2)
-    intact = _predict(model, images)
-    for weight in base.weights:
-        weight.assign(np.zeros(weight.shape, dtype=weight.dtype))
-    zeroed = _predict(model, images)
-    return {"spread_intact": float(np.abs(intact - intact[:1]).max()),
-            "spread_zeroed": float(np.abs(zeroed - zeroed[:1]).max())}
-
-
-def _one_hot_first(outputs: np.ndarray) -> np.ndarray:
-    """A target of the outputs' own shape: 1 in the first column, 0 elsewhere."""
-    target = np.zeros(outputs.shape, np.float32)
-    target[:, 0] = 1
-    return target
+    return common.uses_base(ns, ctx, KERAS)
 
 
 def probe_training_step(ns, ctx):
-    """A few Adam steps with a squared-error loss that fits any number of outputs: which weights move?"""
-    images, _ = separable_task(ctx["seed"], n=8)
-    base = tiny_base(ctx["seed"])
-    model = ns.build_model(base, num_classes=2)
-    keras.utils.set_random_seed(ctx["seed"])
-    target = _one_hot_first(_predict(model, images))  # called first: a subclassed model has no weights until then
-    base_ids = {id(w) for w in base.weights}
-    head = [w for w in model.weights if id(w) not in base_ids]
-    base_before = [w.numpy().copy() for w in base.weights]
-    head_before = [w.numpy().copy() for w in head]
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mean_squared_error")
-    for _ in range(3):
-        model.train_on_batch(images, target)
-    return {
-        "base_change": max(float(np.abs(w.numpy() - b).max()) for w, b in zip(base.weights, base_before)),
-        "head_weights": len(head),
-        "head_changed": int(sum(not np.array_equal(w.numpy(), b) for w, b in zip(head, head_before))),
-    }
+    return common.training_step(ns, ctx, KERAS)
 
 
 def probe_training(ns, ctx):
-    """Adam on the separable task, one batch, cross-entropy on the model's probabilities."""
-    from coursekit.sanity import sanity_steps
-
-    steps, device = sanity_steps(gpu_steps=100, cpu_steps=30, framework="keras")
-    images, labels = separable_task(ctx["seed"])
-    model = ns.build_model(tiny_base(ctx["seed"]), num_classes=2)
-    keras.utils.set_random_seed(ctx["seed"])
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
-    # train_on_batch, not fit(epochs=steps): the same full-batch steps without fit's per-epoch overhead
-    losses = [float(np.ravel(model.train_on_batch(images, labels))[0]) for _ in range(steps)]
-    return {"losses": np.asarray(losses, np.float64), "device": device,
-            **true_class_summary(_predict(model, images), labels)}
+    return common.training(ns, ctx, KERAS)
 
 
 def probe_save_reload(ns, ctx):
-    """Save with model.save (.keras), reload with keras.models.load_model, predict again."""
-    images, _ = separable_task(ctx["seed"], n=8)
-    model = ns.build_model(tiny_base(ctx["seed"]), num_classes=2)
-    path = Path.cwd() / "saved" / "transfer.keras"
-    path.parent.mkdir(exist_ok=True)
-    before = _predict(model, images)
-    model.save(path)
-    reloaded = keras.models.load_model(path)
-    return {"before": before, "again": _predict(model, images), "after": _predict(reloaded, images)}
+    return common.save_reload(ns, ctx, KERAS)
