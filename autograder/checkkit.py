@@ -77,11 +77,13 @@ def expect_close(got, want, what: str, rtol: float = 1e-5, atol: float = 1e-6) -
            f"{what}: expected shape {want_array.shape}, got shape {got_array.shape}")
     expect(np.allclose(got_array, want_array, rtol=rtol, atol=atol),
            f"{what}: expected {describe(want_array, dtype=False)}, got {describe(got_array, dtype=False)} "
-           f"(tolerance rtol={rtol}, atol={atol}; {_largest_difference(got_array, want_array)})")
+           f"(tolerance rtol={rtol}, atol={atol}; {largest_difference(got_array, want_array)})")
 
 
-def _largest_difference(got: np.ndarray, want: np.ndarray) -> str:
-    """Where the values differ most, so a learner can look there."""
+def largest_difference(got, want) -> str:
+    """Where the values differ most, so a learner can look there: the index, the reference's
+    value and the learner's (arrays of one shape)."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
     difference = np.abs(got - want)
     if difference.ndim == 0:
         return f"difference {float(difference):.3g}"

@@ -76,5 +76,6 @@ MESSAGES = {
     "no_from_logits_keras": {"check_loss_values": "from_logits=True"},
     "missing_t_squared_keras": {"check_loss_values": "multiply it by temperature**2", "check_t_squared": "shrink"},
     "teacher_no_temperature_torch": {"check_t_squared": "the T**2 is there"},
-    "alpha_wrong_term_torch": {"check_loss_values": "alpha weighs the wrong term"},
+    "alpha_wrong_term_torch": {"check_loss_values": "alpha weighs the wrong term", "check_sanity": "not judged: see check_loss_values"},
+    "kl_wrong_direction_torch": {"check_loss_values": "largest difference at (T, alpha)"},
 }

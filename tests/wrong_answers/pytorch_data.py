@@ -64,10 +64,19 @@ WRONG = {
         replace=(("def make_loader(", "def make_dataloader("),),
         fails=frozenset({"check_loader_batches", "check_loader_reproducible", "check_loader_seed_matters", "check_training_sanity"}),
     ),
+    # The loader skips item 0 (range(1, len)): the batches are short by one, and the order checks,
+    # which draw from those batches, say "not judged: see check_loader_batches".
+    "skips_first_item": Sample(
+        replace=(("    return DataLoader(dataset, batch_size", "    return DataLoader(torch.utils.data.Subset(dataset, range(1, len(dataset))), batch_size"),),
+        fails=frozenset({"check_loader_batches", "check_loader_reproducible", "check_loader_seed_matters"}),
+    ),
 }
 
 # A phrase of the message each of these wrong answers must get, per check: the feedback names the mistake.
 MESSAGES = {
+    "blank_images": {"check_augment": "not judged: see check_normalise", "check_training_sanity": "not judged: see check_normalise"},
+    "drop_last": {"check_loader_seed_matters": "not judged: see check_loader_batches"},
+    "skips_first_item": {"check_loader_batches": "batch sizes", "check_loader_reproducible": "not judged: see check_loader_batches"},
     "len_hardcoded": {"check_length": "len(FashionMNISTDataset(root, train=True))", "check_training_sanity": "not judged: see check_length"},
     "global_manual_seed": {"check_loader_reproducible": "torch.Generator().manual_seed(seed)"},
 }

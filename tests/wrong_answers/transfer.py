@@ -144,10 +144,30 @@ WRONG = {
         fails=frozenset({"check_save_reload"}),
         framework="keras",
     ),
+    # The base kept in a plain list: PyTorch does not register it, so the state_dict lacks the
+    # base's weights and a model reloaded on another base predicts otherwise (the one mistake:
+    # the base is frozen and used, and its parameters are not counted as trainable anyway).
+    "base_in_a_list_torch": Sample(
+        replace=(("        self.base = base\n", "        self.parts = [base]  # a plain list\n"),
+                 ("self.base(images)", "self.parts[0](images)")),
+        fails=frozenset({"check_save_reload"}),
+        framework="torch",
+    ),
+    # The Keras head ends in a Dense layer without the softmax: logits where probabilities are asked.
+    "no_softmax_keras": Sample(
+        replace=(('outputs = layers.Dense(num_classes, activation="softmax")(x)', "outputs = layers.Dense(num_classes)(x)"),),
+        fails=frozenset({"check_prediction_kind", "check_training_sanity"}),
+        framework="keras",
+    ),
 }
 
 # A phrase of the message each of these wrong answers must get, per check: the feedback names the mistake.
 MESSAGES = {
+    "base_in_a_list_torch": {"check_save_reload": "largest difference"},
+    "no_softmax_keras": {"check_prediction_kind": "not probabilities"},
+    "softmax_in_model_torch": {"check_training_sanity": "not judged: see check_prediction_kind"},
+    "head_frozen_too_torch": {"check_training_sanity": "not judged: see check_head_trains"},
+    "one_logit_torch": {"check_training_sanity": "not judged: see check_output_shape"},
     "decode_outside_try_keras": {"check_loader_corrupt": "decode the whole file inside try"},
     "decode_outside_try_torch": {"check_loader_corrupt": "decode the whole file inside try"},
     "subclassed_keras": {"check_save_reload": "TransferNet"},

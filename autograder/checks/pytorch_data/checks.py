@@ -2,6 +2,7 @@
 import numpy as np
 
 from autograder.checkkit import check, expect, expect_close, expect_equal, judged_only_if, loss_bar
+from autograder.checks.pytorch_data.probes_common import BATCH_SIZE, NUMBERS, items_named
 
 
 def _length_right(got, want) -> bool:
@@ -30,9 +31,9 @@ def check_item_types(got, want):
 @check(points=1, hint="Read the labels file of the split (train-labels or t10k-labels) and index it with the same index as the image.")
 def check_labels(got, want):
     """the same labels as the reference for the same indices"""
-    expect_equal(got["probe_dataset"]["labels"], want["probe_dataset"]["labels"], "labels of items 0, 1, 123 and the last")
+    expect_equal(got["probe_dataset"]["labels"], want["probe_dataset"]["labels"], f"labels of {items_named()}")
     expect_equal(got["probe_dataset"]["test_labels"], want["probe_dataset"]["test_labels"],
-                 "labels of test items 0, 1, 123 and the last (train=False reads the t10k files)")
+                 f"labels of test {items_named()} (train=False reads the t10k files)")
 
 
 @check(points=2, hidden=True, hint="Scale the uint8 pixels to [0, 1] by dividing by 255.")
@@ -40,7 +41,7 @@ def check_item_values(got, want):
     """the same image values as the reference, in [0, 1]"""
     images = got["probe_dataset"]["images"]
     expect(images.min() >= 0 and images.max() <= 1, f"pixel values run from {images.min():.3g} to {images.max():.3g}, not within [0, 1]")
-    expect_close(images, want["probe_dataset"]["images"], "images of items 0, 1, 123 and the last", atol=1e-6)
+    expect_close(images, want["probe_dataset"]["images"], f"images of {items_named()}", atol=1e-6)
 
 
 @check(points=1, hint="With a transform, __getitem__ returns transform(raw) where raw is the uint8 (28, 28) array.")
@@ -67,11 +68,13 @@ def check_augment(got, want):
     """augment=True flips left-right about half of the time, and does nothing else"""
     outputs, plain = got["probe_augment"]["outputs"], got["probe_augment"]["plain"]
     flipped = np.flip(plain, axis=-1)
+    judged_only_if(not np.allclose(plain, flipped, atol=1e-5), "check_normalise",
+                   "your plain transform gives an image that is its own mirror image, so no flip can be seen")
     is_plain = np.isclose(outputs, plain, atol=1e-5).all(axis=(1, 2, 3))
     is_flip = np.isclose(outputs, flipped, atol=1e-5).all(axis=(1, 2, 3))
     expect((is_plain | is_flip).all(), f"{int((~(is_plain | is_flip)).sum())} of {len(outputs)} augmented images are neither the plain nor the flipped image")
     share = is_flip.mean()
-    # 40 fair coin flips land outside [0.2, 0.8] with probability about 2e-4
+    # FLIP_SAMPLES (40) fair coin flips land outside [0.2, 0.8] with probability about 2e-4
     expect(0.2 <= share <= 0.8, f"{share:.0%} of augmented images were flipped; expected about 50%")
 
 
@@ -79,7 +82,7 @@ def check_augment(got, want):
 def check_loader_batches(got, want):
     """batches of the asked size, the last one kept; image and label batches of the right shape"""
     judged_only_if(_length_right(got, want), "check_length", "the loader over FashionMNIST uses your len()")
-    expect_equal(got["probe_loader"]["batch_sizes"], want["probe_loader"]["batch_sizes"], "batch sizes for 100 items, batch_size=32")
+    expect_equal(got["probe_loader"]["batch_sizes"], want["probe_loader"]["batch_sizes"], f"batch sizes for {NUMBERS} items, batch_size={BATCH_SIZE}")
     fashion, reference = got["probe_loader_fashion"], want["probe_loader_fashion"]
     for key in ("images_shape", "images_dtype", "labels_shape", "labels_dtype"):
         expect_equal(fashion[key], reference[key], f"first FashionMNIST batch: {key.replace('_', ' ')}")
@@ -89,8 +92,9 @@ def check_loader_batches(got, want):
 @check(points=1, hint="Give the DataLoader generator=torch.Generator().manual_seed(seed).")
 def check_loader_reproducible(got, want):
     """the same seed gives the same order, and every item comes once per epoch"""
+    judged_only_if(_batches_right(got, want), "check_loader_batches", "your loader's batches differ from the reference's")
     loader = got["probe_loader"]
-    expect(np.array_equal(np.sort(loader["seed0_a"]), np.arange(100)), "an epoch does not yield each of the 100 items exactly once")
+    expect(np.array_equal(np.sort(loader["seed0_a"]), np.arange(NUMBERS)), f"an epoch does not yield each of the {NUMBERS} items exactly once")
     expect(np.array_equal(loader["seed0_a"], loader["seed0_b"]),
            "two loaders made with the same seed gave different orders when both were made before either was "
            "iterated and the global generator was used in between: give the DataLoader its own "
@@ -100,9 +104,10 @@ def check_loader_reproducible(got, want):
 @check(points=1, hidden=True, hint="Use the seed argument, and pass shuffle through to the DataLoader.")
 def check_loader_seed_matters(got, want):
     """another seed gives another order; shuffle=False keeps the dataset's order"""
+    judged_only_if(_batches_right(got, want), "check_loader_batches", "your loader's batches differ from the reference's")
     loader = got["probe_loader"]
     expect(not np.array_equal(loader["seed0_a"], loader["seed1"]), "two different seeds gave the same order: is the seed used?")
-    expect_equal(loader["unshuffled"], np.arange(100), "order with shuffle=False")
+    expect_equal(loader["unshuffled"], np.arange(NUMBERS), "order with shuffle=False")
 
 
 @check(points=1, hidden=True, hint="Batches must be float images and int64 labels that a model can learn from.")
@@ -112,7 +117,21 @@ def check_training_sanity(got, want, note):
     run = got["probe_training_sanity"]
     losses = run["losses"]
     note(f"ran {len(losses)} steps on {run['device']}; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
-    expect(np.isfinite(losses).all(), "the loss became NaN or infinite")
     bar, why = loss_bar(want["probe_training_sanity"]["losses"], usual=0.5, most=0.6)
+    learned = np.isfinite(losses).all() and losses[-1] <= bar * losses[0]
+    if not learned and _images_constant(got):  # nothing in the images to learn from: check_normalise names that
+        judged_only_if(False, "check_normalise", "your transform gives every image the same values")
+    expect(np.isfinite(losses).all(), "the loss became NaN or infinite")
     expect(losses[-1] <= bar * losses[0], f"the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; expected {bar:.0%} "
                                           f"of the first or less{why}")
+
+
+def _images_constant(got) -> bool:
+    """True when make_transform() gave the probe's different images identical values."""
+    out = got.values.get("probe_transform")
+    return out is not None and np.asarray(out["outputs"]).size > 0 and bool(np.ptp(np.asarray(out["outputs"], float), axis=0).max() == 0)
+
+
+def _batches_right(got, want) -> bool:
+    loader = got.values.get("probe_loader")
+    return loader is None or np.array_equal(loader["batch_sizes"], want["probe_loader"]["batch_sizes"])

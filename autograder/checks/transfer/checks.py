@@ -5,7 +5,8 @@ models end in a softmax, PyTorch models return logits), the reference's outputs 
 """
 import numpy as np
 
-from autograder.checkkit import check, expect, expect_equal, loss_bar
+from autograder.checkkit import check, expect, expect_equal, judged_only_if, largest_difference, loss_bar
+from autograder.checks.transfer.probes_common import HEAD_STEPS, OUTPUT_IMAGES, SIZE, TINY_CHANNELS, VGG_IMAGES
 
 COLOUR_TOLERANCE = 12.0  # mean |difference| per pixel, 0-255 scale: another resampling filter stays well under it
 SHARP = 0.85  # mean probability of the true class after training; softmax applied twice cannot pass 0.73
@@ -28,9 +29,9 @@ def _crashes(loaded, among=True) -> str:
 def check_output_shape(got, want):
     """the model gives one score per class for each image, on a small base and on VGG16's"""
     out, ref = got["probe_outputs"], want["probe_outputs"]
-    expect_equal(out["shape_tiny"], ref["shape_tiny"], "output shape for 8 images, num_classes=2, a small conv base")
-    expect_equal(out["shape_vgg"], ref["shape_vgg"], "output shape for 2 images, num_classes=2, VGG16's base")
-    expect_equal(out["shape_five"], ref["shape_five"], "output shape for 2 images, num_classes=5")
+    expect_equal(out["shape_tiny"], ref["shape_tiny"], f"output shape for {OUTPUT_IMAGES} images, num_classes=2, a small conv base")
+    expect_equal(out["shape_vgg"], ref["shape_vgg"], f"output shape for {VGG_IMAGES} images, num_classes=2, VGG16's base")
+    expect_equal(out["shape_five"], ref["shape_five"], f"output shape for {VGG_IMAGES} images, num_classes=5")
 
 
 @check(points=1, hint="Keras: end with a softmax, so each row holds probabilities. PyTorch: return the last Linear's "
@@ -52,26 +53,26 @@ def check_prediction_kind(got, want):
 def check_trainable_parameters(got, want):
     """the trainable parameters are exactly the head's, as designed (131,842 on VGG16's base)"""
     out, ref = got["probe_outputs"], want["probe_outputs"]
-    for key, what in (("trainable_vgg", "VGG16's base, 2 classes"), ("trainable_tiny", "a small base with 16 channels, 2 classes"),
-                      ("trainable_five", "a small base with 16 channels, 5 classes")):
+    for key, what in (("trainable_vgg", "VGG16's base, 2 classes"), ("trainable_tiny", f"a small base with {TINY_CHANNELS} channels, 2 classes"),
+                      ("trainable_five", f"a small base with {TINY_CHANNELS} channels, 5 classes")):
         expect_equal(out[key], ref[key], f"number of trainable parameters ({what})")
 
 
 @check(points=1, hint="Keras: base.trainable = False before building the model. PyTorch: requires_grad = False on "
                       "every parameter of the base (model.eval() does not freeze anything).")
 def check_base_frozen(got, want):
-    """three Adam steps leave every weight of the base exactly unchanged"""
+    """Adam steps leave every weight of the base exactly unchanged"""
     change = got["probe_training_step"]["base_change"]
-    expect(change == 0, f"after training steps the base's weights moved by up to {change:.3g}: the base is not frozen")
+    expect(change == 0, f"after {HEAD_STEPS} Adam steps the base's weights moved by up to {change:.3g}: the base is not frozen")
 
 
 @check(points=1, hint="Freeze the base only: the head's layers must stay trainable.")
 def check_head_trains(got, want):
-    """three Adam steps change every weight tensor of the head"""
+    """Adam steps change every weight tensor of the head"""
     run = got["probe_training_step"]
     expect(run["head_weights"] > 0, "the model has no weights besides the base's: where is the head?")
     expect(run["head_changed"] == run["head_weights"],
-           f"only {run['head_changed']} of the head's {run['head_weights']} weight tensors changed in training")
+           f"only {run['head_changed']} of the head's {run['head_weights']} weight tensors changed in {HEAD_STEPS} Adam steps")
 
 
 @check(points=1, hidden=True, hint="Feed the base's output (its features) to the head, not the input images.")
@@ -90,31 +91,63 @@ def check_save_reload(got, want):
     run = got["probe_save_reload"]
     expect(np.allclose(run["before"], run["again"], rtol=0, atol=1e-6),
            "the same model gives different predictions for the same images twice in inference mode: is dropout always on?")
-    expect(np.shape(run["after"]) == np.shape(run["before"]) and np.allclose(run["after"], run["before"], rtol=0, atol=1e-6),
-           f"the reloaded model predicts differently: largest difference "
-           f"{np.abs(np.asarray(run['after'], float) - run['before']).max() if np.shape(run['after']) == np.shape(run['before']) else 'shape'}")
+    expect(np.shape(run["after"]) == np.shape(run["before"]),
+           f"the reloaded model's outputs have shape {np.shape(run['after'])}, before saving {np.shape(run['before'])}")
+    expect(np.allclose(run["after"], run["before"], rtol=0, atol=1e-6),
+           f"the reloaded model predicts differently ({largest_difference(run['after'], run['before'])}, "
+           "'expected' being the prediction before saving)")
 
 
 @check(points=2, hidden=True, hint="Apply softmax once at most (Keras: in the last layer; PyTorch: not at all), and "
                                    "let the head train.")
 def check_training_sanity(got, want, note):
     """on a separable task the head learns to classify every training image, confidently"""
+    if "probe_training" not in got.values:  # it crashed: on outputs of the wrong shape, that is check_output_shape's
+        judged_only_if(_shapes_right(got, want), "check_output_shape", "the sanity run's loss needs one output per class")
     run = got["probe_training"]
     losses = run["losses"]
     note(f"ran {len(losses)} steps on {run['device']}; loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
          f"accuracy {run['accuracy']:.2f}, mean probability of the true class {run['true_probability']:.2f}")
-    expect(np.isfinite(losses).all(), "the loss became NaN or infinite")
-    reference = want["probe_training"]
+    problem = _training_problem(run, want["probe_training"])
+    if problem:  # a run with the wrong outputs or nothing trainable says nothing of its own: the earlier check names it
+        for earlier, right in (("check_output_shape", _shapes_right), ("check_prediction_kind", _kind_right),
+                               ("check_head_trains", _head_trains)):
+            judged_only_if(right(got, want), earlier, "the sanity run trains your model as it is")
+    expect(not problem, problem)
+
+
+def _shapes_right(got, want) -> bool:
+    out, ref = got.values.get("probe_outputs"), want["probe_outputs"]
+    return out is not None and all(np.array_equal(out[k], ref[k]) for k in ("shape_tiny", "shape_vgg", "shape_five"))
+
+
+def _kind_right(got, want) -> bool:
+    out = got.values.get("probe_outputs")
+    return out is not None and _is_probabilities(out["outputs"]) == _is_probabilities(want["probe_outputs"]["outputs"])
+
+
+def _head_trains(got, want) -> bool:
+    step = got.values.get("probe_training_step")
+    return step is not None and 0 < step["head_weights"] == step["head_changed"]
+
+
+def _training_problem(run, reference) -> str:
+    """What is wrong with the training-sanity run, or "" when it learned as it should."""
+    losses = run["losses"]
+    if not np.isfinite(losses).all():
+        return "the loss became NaN or infinite"
     bar, why = loss_bar(reference["losses"], usual=0.5, most=0.6)
-    expect(losses[-1] < bar * losses[0], f"the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; expected {bar:.0%} "
-                                         f"of the first or less{why}")
-    expect(run["accuracy"] >= reference["accuracy"],
-           f"after training, {run['accuracy']:.0%} of the training images are classified right; "
-           f"expected {float(reference['accuracy']):.0%}, as the reference")
+    if not losses[-1] < bar * losses[0]:
+        return f"the loss fell from {losses[0]:.3f} to {losses[-1]:.3f}; expected {bar:.0%} of the first or less{why}"
+    if not run["accuracy"] >= reference["accuracy"]:
+        return (f"after training, {run['accuracy']:.0%} of the training images are classified right; "
+                f"expected {float(reference['accuracy']):.0%}, as the reference")
     # The seed is drawn at grading time: the reference's run on the same inputs sets the bar where it falls short of SHARP.
     sharp = max(SHARP_FLOOR, min(SHARP, float(reference["true_probability"]) - 0.02))
-    expect(run["true_probability"] >= sharp, f"after training the true class gets a probability of {run['true_probability']:.2f} "
-           f"on average; expected at least {sharp:.2f} (a softmax applied twice keeps it below 0.73)")
+    if not run["true_probability"] >= sharp:
+        return (f"after training the true class gets a probability of {run['true_probability']:.2f} on average; "
+                f"expected at least {sharp:.2f} (a softmax applied twice keeps it below 0.73)")
+    return ""
 
 
 @check(points=1, hint="Convert every image with .convert('RGB') (grayscale, CMYK, palette and RGBA files too), then "
@@ -126,7 +159,7 @@ def check_loader_shapes(got, want):
     expect(not (loaded["crashed"] & readable).any(), f"load_image raised an error on: {_crashes(loaded, readable)}")
     for name, shape, dtype, ref_shape in zip(loaded["names"][readable], loaded["shapes"][readable], loaded["dtypes"][readable],
                                              ref["shapes"][readable]):
-        expect(shape == ref_shape, f"{name}: shape {shape}, expected {ref_shape} (size=(36, 48) is (height, width))")
+        expect(shape == ref_shape, f"{name}: shape {shape}, expected {ref_shape} (size={SIZE} is (height, width))")
         expect(dtype == "uint8", f"{name}: dtype {dtype}, expected uint8")
 
 
@@ -158,7 +191,8 @@ def check_loader_colours(got, want):
             continue
         difference = float(np.abs(loaded["pixels"][i] - ref["pixels"][i]).mean())
         expect(difference <= COLOUR_TOLERANCE, f"{name}: the pixels differ from the file's RGB colours by {difference:.1f} "
-               f"on average (0-255 scale; at most {COLOUR_TOLERANCE} expected)")
+               f"on average (0-255 scale; at most {COLOUR_TOLERANCE} expected; "
+               f"{largest_difference(loaded['pixels'][i], ref['pixels'][i])}, index (row, column, channel))")
 
 
 @check(points=1, hidden=True, hint="load_image must return None for exactly the corrupt files and a (height, width, 3) "
