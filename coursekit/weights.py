@@ -79,6 +79,22 @@ def _read_timeout():
         socket.setdefaulttimeout(before)
 
 
+def vgg16_file(framework: str) -> tuple[Path, str]:
+    """(where the ImageNet weights are kept, their URL) for framework "torch" or "keras"."""
+    if framework == "keras":
+        return keras_weights_path(), KERAS_NOTOP_URL
+    from torchvision.models import VGG16_Weights
+
+    return torch_weights_path(), VGG16_Weights.IMAGENET1K_V1.url
+
+
+def can_have_imagenet(framework: str, weights: str = "auto") -> bool:
+    """Whether the ImageNet weights are on disk or their URL answers, building no model: with
+    "auto" one line when not, with "imagenet" DownloadError."""
+    path, url = vgg16_file(framework)
+    return _use_imagenet(weights, path.is_file(), path, url)
+
+
 def _build(make, weights: str, path: Path, url: str):
     """(make(pretrained), pretrained); with "auto", a failed download falls back to random weights."""
     if not _use_imagenet(weights, path.is_file(), path, url):
@@ -103,7 +119,7 @@ def keras_vgg16_base(input_shape=(150, 150, 3), weights: str = "auto"):
         return keras.applications.VGG16(include_top=False, weights="imagenet" if pretrained else None,
                                         input_shape=tuple(input_shape))
 
-    return _build(make, weights, keras_weights_path(), KERAS_NOTOP_URL)
+    return _build(make, weights, *vgg16_file("keras"))
 
 
 def torch_vgg16(weights: str = "auto"):
@@ -113,4 +129,4 @@ def torch_vgg16(weights: str = "auto"):
     def make(pretrained):
         return vgg16(weights=VGG16_Weights.IMAGENET1K_V1 if pretrained else None)
 
-    return _build(make, weights, torch_weights_path(), VGG16_Weights.IMAGENET1K_V1.url)
+    return _build(make, weights, *vgg16_file("torch"))
