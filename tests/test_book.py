@@ -318,6 +318,26 @@ def test_distilled_student_beats_the_student_alone(built):
                                      f"gain {values['gain']:+.3f}, spread {spread:.3f}")
 
 
+CHAPTERS = ("pytorch_data", "unet", "transfer", "distillation")
+LOADERS = re.compile(r"\b(fetch|pets_dir|isbi_dir|petimages_dir|fashion_root)\(")  # what may download
+
+
+def test_each_chapter_downloads_in_one_cell_of_its_own(built):
+    """One executed cell fetches a chapter's data (offline: one line saying it is the synthetic set); no other
+    cell calls a loader that may download."""
+    import json
+
+    for page in CHAPTERS:
+        notebook = json.loads((built.parent / "jupyter_execute" / f"{page}.ipynb").read_text(encoding="utf-8"))
+        cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+        loading = [cell for cell in cells if LOADERS.search("".join(cell["source"]))]
+        assert len(loading) == 1, f"{page}: {len(loading)} cells call a loader that may download, not one"
+        printed = "".join("".join(out.get("text", "")) for out in loading[0]["outputs"])
+        assert "COURSE_DATA=synthetic: the course's synthetic" in printed, f"{page}'s download cell printed {printed!r}"
+        source = "".join(loading[0]["source"])
+        assert not re.search(r"\b(fit|train_step|backward)\(", source), f"{page}'s download cell also trains"
+
+
 def test_no_page_is_wider_than_a_phone(pages):
     wide = {name: seen["phone_width"] for name, seen in pages.items() if seen["phone_width"] > PHONE["width"]}
     assert not wide, f"pages wider than a {PHONE['width']} px phone (px): {wide}"
