@@ -21,6 +21,9 @@ CHAPTERS = ("pytorch_data", "unet", "transfer", "distillation")
 FRAMEWORKS = {"keras": "Keras", "torch": "PyTorch"}
 GLUE_MD = re.compile(r"```\{glue:md\} (\S+)\n(?::format: \w+\n)?```\n?")
 GLUE_TEXT = re.compile(r"\{glue:(?:text|md)\}`([\w-]+)(?::([^`]*))?`")  # inline numbers and short Markdown
+GLUE_CALL = re.compile(r"""\bglue\(\s*["']([\w-]+)["']""")
+GLUE_ANY = re.compile(r"(?<!def )\bglue\(")  # a call, not the helper's definition
+GLUED_USE = re.compile(r'"([\w-]+)(?::[^"]*)?"')  # the names in a GLUED["..."] or show_glued(...) cell
 TAB_SET = re.compile(r"^::::\{tab-set\}\n.*?^::::\n?", re.DOTALL | re.MULTILINE)
 GLUE_HELPERS = '''
 # The book pastes values into its text with the book's glue; here they are kept and shown by cells.
@@ -62,7 +65,7 @@ def convert(page: Path):
             cells += _code(cell, nbformat)
         elif cell.cell_type == "markdown":
             cells += _markdown(cell.source, nbformat)
-    notebook = nbformat.v4.new_notebook(cells=cells, metadata={
+    notebook = nbformat.v4.new_notebook(cells=_after_their_glue(cells), metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
         "book": {"page": page.name, "made_by": "book/_ext/learner_notebooks.py"},
@@ -70,6 +73,31 @@ def convert(page: Path):
     for number, cell in enumerate(notebook.cells):
         cell.id = f"cell-{number}"
     return notebook
+
+
+def _after_their_glue(cells: list) -> list:
+    """A page's text may show a value that a code cell below it glues (the book resolves glue
+    across the page); in the notebook the cell showing it waits until that code cell has run.
+    After a cell that glues computed names (glue(f"{name}_...")), nothing waits any more."""
+    glued, placed, waiting, computed = set(), [], [], False
+    for cell in cells:
+        shown = set(GLUED_USE.findall(cell.source)) if _shows_glue(cell) else set()
+        if shown - glued and not computed:
+            waiting.append((shown, cell))
+            continue
+        placed.append(cell)
+        if cell.cell_type == "code":
+            named = GLUE_CALL.findall(cell.source)
+            glued |= set(named)
+            computed |= len(GLUE_ANY.findall(cell.source)) > len(named)
+            ready = [w for w in waiting if computed or w[0] <= glued]
+            placed += [c for _, c in ready]
+            waiting = [w for w in waiting if w not in ready]
+    return placed + [c for _, c in waiting]
+
+
+def _shows_glue(cell) -> bool:
+    return cell.cell_type == "code" and cell.source.startswith(("GLUED[", "show_glued("))
 
 
 def _code(cell, nbformat) -> list:
