@@ -116,19 +116,20 @@ def check_training_sanity(got, want, note):
     expect(not problem, problem)
 
 
+# True when the probe did not run: its own error is then the learner's message, not "not judged".
 def _shapes_right(got, want) -> bool:
     out, ref = got.values.get("probe_outputs"), want["probe_outputs"]
-    return out is not None and all(np.array_equal(out[k], ref[k]) for k in ("shape_tiny", "shape_vgg", "shape_five"))
+    return out is None or all(np.array_equal(out[k], ref[k]) for k in ("shape_tiny", "shape_vgg", "shape_five"))
 
 
 def _kind_right(got, want) -> bool:
     out = got.values.get("probe_outputs")
-    return out is not None and _is_probabilities(out["outputs"]) == _is_probabilities(want["probe_outputs"]["outputs"])
+    return out is None or _is_probabilities(out["outputs"]) == _is_probabilities(want["probe_outputs"]["outputs"])
 
 
 def _head_trains(got, want) -> bool:
     step = got.values.get("probe_training_step")
-    return step is not None and 0 < step["head_weights"] == step["head_changed"]
+    return step is None or 0 < step["head_weights"] == step["head_changed"]
 
 
 def _training_problem(run, reference) -> str:
