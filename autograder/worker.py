@@ -36,8 +36,9 @@ from autograder.sandbox import (CHILD, Cgroup, Child, Limits, SandboxError, kill
 SWITCH = "AUTOGRADER_WORKER"  # "0": a fresh sandbox per submission (the old path)
 ZYGOTE = Path(__file__).with_name("zygote.py")
 # what learners' notebooks import beside what the probes do, by the probes' framework
-# (in one process torch before TensorFlow: a worker never imports both unless its probes do)
-COMPANIONS = {"torch": ["torchvision"], "keras": ["tensorflow"], "tensorflow": ["keras"]}
+# (in one process torch before TensorFlow: a worker never imports both unless its probes do;
+# torch._dynamo: every optimizer's first construction imports it, seconds per submission)
+COMPANIONS = {"torch": ["torchvision", "torch._dynamo"], "keras": ["tensorflow"], "tensorflow": ["keras"]}
 ALWAYS = ["numpy", "PIL.Image", "matplotlib.pyplot"]
 MAX_MESSAGE = 1 << 16
 REPLY_S = 10.0  # a worker that takes longer to fork or to end a killed job is in doubt
