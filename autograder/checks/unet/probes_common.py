@@ -1,11 +1,19 @@
-"""What both frameworks' U-Net probes share: the border weight map is NumPy in both
-(copied beside probes.py in the sandbox)."""
+"""What both frameworks' U-Net probes share: the configurations they probe, the weights they
+draw by position and shape, the output kind, the border weight map (NumPy in both); copied
+beside probes.py in the sandbox."""
 import numpy as np
 
 # A decoder block whose x/2 (12), skip (6) and output (10) widths all differ: upsampling to
 # in_channels // 2 or to the skip's width builds other layers than upsampling to the output width.
 # (In a U-Net's own blocks, x = 2 * filters and skip = filters, so those three coincide.)
 DECODER_ODD = (2, 4, 4, 24, 6, 10)  # n, h, w, x channels, skip channels, filters
+DECODER_SHAPES = ((2, 4, 4, 8, 8, 4), (1, 3, 5, 6, 2, 4), (2, 8, 6, 4, 4, 4))  # n, h, w, x channels, skip channels, filters
+DECODER = (2, 8, 8, 16, 8, 8)  # the block of a U-Net: skip channels = filters, x channels = 2 * filters
+UNET_SHAPES = (((32, 48, 3), 3, 4, 2), ((16, 16, 1), 2, 2, 1), ((32, 32, 2), 5, 2, 3))  # input (h, w, c), classes, base, depth
+UNET = ((32, 32, 3), 3, 4, 3)
+WIRING = ((64, 64, 1), 2, 4, 3)
+WIRING_DELTA = 10.0  # added to every channel of one pixel of one encoder level's features
+SANITY = dict(size=32, images=2, base_filters=8, depth=2, lr=5e-3)
 
 
 def _cells_image(seed: int, size: int, n_cells: int, gap: int) -> np.ndarray:
@@ -66,3 +74,41 @@ def first_changed_resolution(plain: list, perturbed: list, spatial: slice) -> tu
         if before.shape != after.shape or not np.array_equal(before, after):
             return tuple(int(n) for n in after.shape[spatial])
     return (0, 0)
+
+
+# ----- weights by position and shape, the same rule in both frameworks -----
+
+def draw(position: int, shape, seed: int, scale: float) -> np.ndarray:
+    return (np.random.default_rng([seed, position]).standard_normal(shape) * scale).astype(np.float32)
+
+
+def canonical_weights(rows: np.ndarray, seed: int, variant: str) -> list:
+    """(kernel, bias) per layer as (out, in, kh, kw) and (out,). variant: 'plain'; 'alt', the weights
+    under which the reference's [upsampled, skip] concatenation computes what [skip, upsampled]
+    computes with 'plain'; 'symmetric', both halves of each concatenation weighted alike."""
+    weights, last_up = [], None
+    for position, (is_up, cin, out, kh, kw) in enumerate(rows.tolist()):
+        if cin < 0:
+            weights.append(None)
+            continue
+        fan_in = cin if is_up else cin * kh * kw
+        kernel = draw(position, (out, cin, kh, kw), seed, np.sqrt(2.0 / fan_in))
+        bias = draw(position + 1000, (out,), seed, 0.1)
+        if is_up:
+            last_up = out
+        elif last_up is not None:  # the first convolution after an upsampling reads the concatenation
+            skip = cin - last_up
+            if variant == "alt" and skip > 0:
+                kernel = np.concatenate([kernel[:, skip:], kernel[:, :skip]], axis=1)
+            if variant == "symmetric" and skip == last_up:
+                kernel[:, skip:] = kernel[:, :skip]
+            last_up = None
+        weights.append((kernel, bias))
+    return weights
+
+
+def output_kind(out: np.ndarray, class_axis: int) -> str:
+    sums = out.sum(axis=class_axis)
+    if out.min() >= 0 and out.max() <= 1 and np.abs(sums - 1).max() < 1e-4:
+        return "probabilities"
+    return "non-negative scores" if out.min() >= 0 else "logits"

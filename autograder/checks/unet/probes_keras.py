@@ -7,7 +7,9 @@ order the model uses it, gets values drawn from its position and its (in, out, k
 shape, so a correct model built any way gets the reference's weights ("transplanted").
 """
 import numpy as np
-from probes_common import DECODER_ODD, failure_or, first_changed_resolution, weight_map_facts
+from probes_common import (DECODER, DECODER_ODD, DECODER_SHAPES, SANITY, UNET, UNET_SHAPES, WIRING, WIRING_DELTA,
+                           canonical_weights, draw, failure_or, first_changed_resolution, output_kind,
+                           weight_map_facts)
 
 import keras
 import tensorflow as tf
@@ -19,14 +21,6 @@ try:
     tf.config.threading.set_inter_op_parallelism_threads(1)
 except RuntimeError:  # TensorFlow already started (probes imported in a live session)
     pass
-
-DECODER_SHAPES = ((2, 4, 4, 8, 8, 4), (1, 3, 5, 6, 2, 4), (2, 8, 6, 4, 4, 4))  # n, h, w, x channels, skip channels, filters
-DECODER = (2, 8, 8, 16, 8, 8)  # the block of a U-Net: skip channels = filters, x channels = 2 * filters
-UNET_SHAPES = (((32, 48, 3), 3, 4, 2), ((16, 16, 1), 2, 2, 1), ((32, 32, 2), 5, 2, 3))  # input (h, w, c), classes, base, depth
-UNET = ((32, 32, 3), 3, 4, 3)
-WIRING = ((64, 64, 1), 2, 4, 3)
-WIRING_DELTA = 10.0  # added to every channel of one pixel of one encoder level's features
-SANITY = dict(size=32, images=2, base_filters=8, depth=2, lr=5e-3)
 
 
 # ----- weights by position and shape, the same rule in both frameworks -----
@@ -70,41 +64,12 @@ def _conv_rows(layers) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64).reshape(-1, 5)
 
 
-def _draw(position: int, shape, seed: int, scale: float) -> np.ndarray:
-    return (np.random.default_rng([seed, position]).standard_normal(shape) * scale).astype(np.float32)
-
-
-def _canonical_weights(rows: np.ndarray, seed: int, variant: str) -> list:
-    """(kernel, bias) per layer as (out, in, kh, kw) and (out,). variant: 'plain'; 'alt', the weights
-    under which the reference's [upsampled, skip] concatenation computes what [skip, upsampled]
-    computes with 'plain'; 'symmetric', both halves of each concatenation weighted alike."""
-    weights, last_up = [], None
-    for position, (is_up, cin, out, kh, kw) in enumerate(rows.tolist()):
-        if cin < 0:
-            weights.append(None)
-            continue
-        fan_in = cin if is_up else cin * kh * kw
-        kernel = _draw(position, (out, cin, kh, kw), seed, np.sqrt(2.0 / fan_in))
-        bias = _draw(position + 1000, (out,), seed, 0.1)
-        if is_up:
-            last_up = out
-        elif last_up is not None:  # the first convolution after an upsampling reads the concatenation
-            skip = cin - last_up
-            if variant == "alt" and skip > 0:
-                kernel = np.concatenate([kernel[:, skip:], kernel[:, :skip]], axis=1)
-            if variant == "symmetric" and skip == last_up:
-                kernel[:, skip:] = kernel[:, :skip]
-            last_up = None
-        weights.append((kernel, bias))
-    return weights
-
-
 def _set_weights(model, seed: int = 0, variant: str = "plain") -> np.ndarray:
     layers = _weighted_layers(model)
     rows = _conv_rows(layers)
-    for position, (layer, values) in enumerate(zip(layers, _canonical_weights(rows, seed, variant))):
+    for position, (layer, values) in enumerate(zip(layers, canonical_weights(rows, seed, variant))):
         if values is None:  # not a convolution: any fixed values
-            layer.set_weights([_draw(position, w.shape, seed, 0.1) for w in layer.get_weights()])
+            layer.set_weights([draw(position, w.shape, seed, 0.1) for w in layer.get_weights()])
             continue
         kernel, bias = values
         layer.set_weights([_native_kernel(layer, kernel), bias][:len(layer.get_weights())])
@@ -173,13 +138,6 @@ def probe_unet_shapes(ns, ctx):
     return {"shapes": np.asarray(shapes), "layout": "NHWC"}
 
 
-def _output_kind(out: np.ndarray, class_axis: int) -> str:
-    sums = out.sum(axis=class_axis)
-    if out.min() >= 0 and out.max() <= 1 and np.abs(sums - 1).max() < 1e-4:
-        return "probabilities"
-    return "non-negative scores" if out.min() >= 0 else "logits"
-
-
 def probe_unet(ns, ctx):
     (h, w, c), classes, base, depth = UNET
     model = ns.build_unet((h, w, c), classes, base_filters=base, depth=depth)
@@ -189,7 +147,7 @@ def probe_unet(ns, ctx):
     _set_weights(model, ctx["seed"], "plain")
     values = _numpy(model(x))
     return {"rows": rows, "values": values, "values_alt": values_alt,
-            "output_kind": _output_kind(values, class_axis=-1), "class_axis": "last"}
+            "output_kind": output_kind(values, class_axis=-1), "class_axis": "last"}
 
 
 def _perturbed_encoder(original, target: int, calls: list, delta_size: float, marks: list):
