@@ -2,6 +2,13 @@
 
     python benchmarks/grading_speed.py [--counts 1 20]
     python benchmarks/grading_speed.py --paths [--exercises ...] [--copies 20] [--workers 2]
+    python benchmarks/grading_speed.py --all [--exercises ...] [--copies 20] [--workers 0]
+
+The third form grades `--copies` realistic notebooks per exercise (the bundled references and
+tests/realistic's correct ones, in turn) with `nbgrader autograde` (each notebook executed, with
+one locked test cell per asked name) and with our grader from a cold reference cache, and prints
+both, the load average and the cost split per submission (Grade.timings: worker, sandbox,
+frameworks, import, probes, checks; the reports written again and timed).
 
 The second form compares our two paths on every exercise: a fresh sandbox per submission
 (AUTOGRADER_WORKER=0) against the workers that fork each one (the default). Its submissions
@@ -19,6 +26,7 @@ Markdown table: seconds per submission for each, the ratio, and ours with 1 and 
 import argparse
 import copy
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -64,7 +72,7 @@ def with_training_and_tests(solution: Path) -> nbformat.NotebookNode:
 
 def setup_course(course: Path, count: int) -> Path:
     (course / "source" / NAME).mkdir(parents=True)
-    (course / "nbgrader_config.py").write_text(CONFIG.format(root=str(course)))
+    (course / "nbgrader_config.py").write_text(CONFIG.format(root=str(course), course_id="speed"))
     source = with_training_and_tests(REPO / "solutions" / f"{NAME}.ipynb")
     nbformat.write(source, course / "source" / NAME / f"{NAME}.ipynb")
     nbgrader(course, "generate_assignment", NAME, "--force")
@@ -138,14 +146,130 @@ def compare_paths(slug: str, copies: int, workers: int) -> dict:
     return results
 
 
+# ----- all four exercises against nbgrader autograde, in one run (--all) -----
+
+STAGES = ("worker", "sandbox", "frameworks", "import", "probes", "checks", "report")
+
+
+def realistic_notebooks(slug: str, count: int) -> list[Path]:
+    """`count` learner notebooks: the bundled references (answers with their demo cells) and the
+    correct ones of tests/realistic/<slug>/ (other styles), taken in turn."""
+    pool = sorted((REPO / "autograder" / "samples" / slug).glob("reference*.ipynb"))
+    pool += sorted((REPO / "tests" / "realistic" / slug).glob("correct_*.ipynb"))
+    return [pool[i % len(pool)] for i in range(count)]
+
+
+def name_test_cells(exercise) -> list[nbformat.NotebookNode]:
+    """nbgrader's part: one locked grade cell per asked name (that it is defined and callable).
+    Real test cells would also call them, so nbgrader's time here is a lower bound."""
+    names = sorted({n for v in exercise.variants for n in v.names})
+    cells = []
+    for name in names:
+        cell = nbformat.v4.new_code_cell(f"assert callable({name})")
+        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 1,
+                                     "grade_id": f"test_{name}", "schema_version": 3}
+        cells.append(cell)
+    return cells
+
+
+def with_tests(notebook: Path, tests: list) -> nbformat.NotebookNode:
+    node = nbformat.read(notebook, as_version=4)
+    node.cells += copy.deepcopy(tests)
+    return node
+
+
+def nbgrader_course(course: Path, slug: str, notebooks: list[Path]) -> None:
+    """An nbgrader course whose assignment `slug` has one notebook, submitted by each learner."""
+    from autograder.exercise import load_exercise as load
+
+    tests = name_test_cells(load(slug))
+    (course / "source" / slug).mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(CONFIG.format(root=str(course), course_id="speed")
+                                               + "c.ExecutePreprocessor.timeout = 1200\n")
+    nbformat.write(with_tests(notebooks[0], tests), course / "source" / slug / "submission.ipynb")
+    nbgrader(course, "generate_assignment", slug, "--force")
+    for i, notebook in enumerate(notebooks):
+        folder = course / "submitted" / f"learner{i:02d}" / slug
+        folder.mkdir(parents=True)
+        nbformat.write(with_tests(notebook, tests), folder / "submission.ipynb")
+
+
+def cost_split(grades, out: Path) -> dict:
+    """Mean seconds per submission by stage (Grade.timings; the reports written again, timed)."""
+    from autograder.report import write_learner_reports
+
+    split = dict.fromkeys(STAGES, 0.0)
+    out.mkdir(exist_ok=True)
+    for grade in grades:
+        for stage, seconds in grade.timings.items():
+            split[stage if stage in split else "probes"] += seconds
+        started = time.perf_counter()
+        write_learner_reports(grade, out)
+        split["report"] += time.perf_counter() - started
+    return {k: v / len(grades) for k, v in split.items()}
+
+
+def against_nbgrader(slugs: list[str], count: int, workers: int) -> list[dict]:
+    import os
+
+    rows = []
+    for slug in slugs:
+        notebooks = realistic_notebooks(slug, count)
+        with tempfile.TemporaryDirectory() as tmp:
+            course, flat = Path(tmp) / "course", Path(tmp) / "flat"
+            flat.mkdir()
+            nbgrader_course(course, slug, notebooks)
+            for i, notebook in enumerate(notebooks):
+                shutil.copy(notebook, flat / f"learner{i:02d}.ipynb")
+            load = [os.getloadavg()[0]]
+            theirs = timed(lambda: _autograde(course, slug))
+            load.append(os.getloadavg()[0])
+            grades = []
+            ours = timed(lambda: grades.extend(grade_folder(load_exercise(slug), flat, Path(tmp) / "out",
+                                                            workers=workers, progress=False)))  # cold cache
+            load.append(os.getloadavg()[0])
+            failed = [g.learner for g in grades if g.score < g.max_score]
+            rows.append({"slug": slug, "count": count, "nbgrader": theirs, "ours": ours, "failed": failed,
+                         "load": "-".join(f"{x:.1f}" for x in load), "split": cost_split(grades, Path(tmp) / "again")})
+            print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+def _autograde(course: Path, slug: str) -> None:
+    """nbgrader autograde; a learner it fails on (it still graded the others) is said, not fatal."""
+    try:
+        nbgrader(course, "autograde", slug, "--force")
+    except RuntimeError as error:
+        print(f"{slug}: {str(error)[-1500:]}", file=sys.stderr)
+
+
+def print_against(rows: list[dict]) -> None:
+    print("| exercise | submissions | nbgrader autograde s | ours s (cold cache) | nbgrader / ours | not full marks | load average |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['slug']} | {r['count']} | {r['nbgrader']:.1f} | {r['ours']:.1f} | {r['nbgrader'] / r['ours']:.2f} | "
+              f"{len(r['failed'])} | {r['load']} |")
+    print("\nCost split, mean seconds per submission (each worker's own time; report: written again, timed):\n")
+    print("| exercise | " + " | ".join(STAGES) + " |")
+    print("|---" * (len(STAGES) + 1) + "|")
+    for r in rows:
+        print(f"| {r['slug']} | " + " | ".join(f"{r['split'][s]:.2f}" for s in STAGES) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--paths", action="store_true", help="compare a sandbox per submission with the workers")
     parser.add_argument("--exercises", nargs="+", default=["pytorch_data", "transfer", "distillation", "unet"])
     parser.add_argument("--copies", type=int, default=20, help="copies of each reference notebook (--paths)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="0: one per core (the default of autograder grade)")
+    parser.add_argument("--all", action="store_true", help="every exercise, --copies realistic notebooks, against nbgrader")
     args = parser.parse_args()
+    if args.all:
+        from autograder.worker import default_count
+
+        print_against(against_nbgrader(args.exercises, args.copies, args.workers or default_count()))
+        return
     if args.paths:
         print("| exercise | submissions | path | s/submission | sandboxed run s (start, import, probes) | "
               "checks and report s (per worker) | forked | load average | old / fast |")
