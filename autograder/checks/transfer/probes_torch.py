@@ -43,8 +43,8 @@ def _predict(model, images: np.ndarray) -> np.ndarray:
 
 def _zero_weights(base):
     with torch.no_grad():
-        for parameter in base.parameters():
-            parameter.zero_()
+        for weight in base.parameters():
+            weight.zero_()
 
 
 def _fit_squared_error(model, images, target, steps):
