@@ -17,6 +17,7 @@ import socket
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # appended: PYTHONPATH's coursekit wins
@@ -98,10 +99,10 @@ def isbi_case(kind: str, probe_hosts_answer: bool, via_proxy: bool) -> list[str]
     with world(probe_hosts_answer), local_http.Site(routes).run() as site, contextlib.ExitStack() as stack:
         url = f"http://127.0.0.1:{local_http.closed_port()}/data/" if kind == "refused" else site.url + "/data/"
         if via_proxy:  # the data host is reached only through the proxy
-            url = url.replace("127.0.0.1", "data.example")
-            proxy, _ = stack.enter_context(local_http.forwarding_proxy({"data.example": url.split("/")[2].replace(
-                "data.example", "127.0.0.1")}))
+            port = urllib.parse.urlsplit(url).port
+            proxy, _ = stack.enter_context(local_http.forwarding_proxy({"data.example": f"127.0.0.1:{port}"}))
             os.environ["HTTP_PROXY"] = proxy
+            url = url.replace("127.0.0.1", "data.example")
         os.environ["COURSEKIT_ISBI_URL"] = url
         with contextlib.redirect_stdout(io.StringIO()):
             synthetic = isbi.isbi_dir("synthetic", root=root)
@@ -119,9 +120,6 @@ def isbi_case(kind: str, probe_hosts_answer: bool, via_proxy: bool) -> list[str]
 
 
 def exif_case() -> list[str]:
-    sys.modules.setdefault("pytest", __import__("pytest"))
-    from PIL import Image  # noqa: F401  (test_data_catsdogs needs it at import)
-
     import test_data_catsdogs
     from coursekit.data.catsdogs import decode_image
 
