@@ -180,9 +180,7 @@ def with_tests(notebook: Path, tests: list) -> nbformat.NotebookNode:
 
 def nbgrader_course(course: Path, slug: str, notebooks: list[Path]) -> None:
     """An nbgrader course whose assignment `slug` has one notebook, submitted by each learner."""
-    from autograder.exercise import load_exercise as load
-
-    tests = name_test_cells(load(slug))
+    tests = name_test_cells(load_exercise(slug))
     (course / "source" / slug).mkdir(parents=True)
     (course / "nbgrader_config.py").write_text(CONFIG.format(root=str(course), course_id="speed")
                                                + "c.ExecutePreprocessor.timeout = 1200\n")
