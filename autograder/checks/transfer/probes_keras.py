@@ -19,6 +19,7 @@ except RuntimeError:  # TensorFlow already started (probes imported in a live se
     pass
 
 import probes_common as common
+from coursekit.sanity import keras_loss_curve
 from probes_common import IMAGE, TINY_CHANNELS
 
 
@@ -46,15 +47,11 @@ def _zero_weights(base):
 
 
 def _fit_squared_error(model, images, target, steps):
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mean_squared_error")
-    for _ in range(steps):
-        model.train_on_batch(images, target)
+    keras_loss_curve(model, images, target, "mean_squared_error", steps, lr=1e-2)
 
 
 def _fit_cross_entropy(model, images, labels, steps, device):
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
-    # train_on_batch, not fit(epochs=steps): the same full-batch steps without fit's per-epoch overhead
-    return [float(np.ravel(model.train_on_batch(images, labels))[0]) for _ in range(steps)]
+    return keras_loss_curve(model, images, labels, "sparse_categorical_crossentropy", steps, lr=1e-2)
 
 
 def _save_and_reload(ns, model, folder, seed):

@@ -219,18 +219,14 @@ def probe_skip_wiring(ns, ctx):
 def probe_training_sanity(ns, ctx):
     """A tiny U-Net on one fixed batch of pets: does the loss fall?"""
     from coursekit.data.pets import load_pets
-    from coursekit.sanity import sanity_steps
+    from coursekit.sanity import keras_loss_curve, sanity_steps
     from coursekit.seeds import seed_everything
 
-    steps, device = sanity_steps(gpu_steps=300, cpu_steps=80)
+    steps, device = sanity_steps(gpu_steps=300, cpu_steps=80, framework="keras")  # (the torch default imported torch here)
     seed_everything(ctx["seed"])
     images, masks = load_pets(ctx["data"]["pets"], size=SANITY["size"], limit=SANITY["images"])
     model = ns.build_unet(images.shape[1:], 3, base_filters=SANITY["base_filters"], depth=SANITY["depth"])
-    model.compile(optimizer=keras.optimizers.Adam(SANITY["lr"]), loss="sparse_categorical_crossentropy")
-    losses = []
-    for _ in range(steps):  # the steps of coursekit's keras_loss_curve (one fit epoch each), without fit's per-epoch set-up
-        model.reset_metrics()  # the step's own loss, not the mean since the first
-        losses.append(float(model.train_on_batch(images, masks)))
+    losses = keras_loss_curve(model, images, masks, "sparse_categorical_crossentropy", steps, SANITY["lr"])
     return {"losses": np.asarray(losses), "device": device}
 
 
