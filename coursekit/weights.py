@@ -1,8 +1,10 @@
-"""VGG16 with ImageNet weights when they can be had, random weights (and one line saying so) when not.
+"""VGG16 with ImageNet weights when they can be had, the course's offline stand-in (and one line
+saying so) when not.
 
-weights: "auto" (ImageNet when the file is cached or can be downloaded), "imagenet"
-(network.DownloadError, saying why and what to do, when neither), or "random".
-Each builder returns (model, pretrained).
+weights: "auto" (ImageNet when the file is cached or can be downloaded, else the stand-in),
+"imagenet" (network.DownloadError, saying why and what to do, when neither), "standin" (VGG16's
+base pretrained here on a synthetic source task: coursekit.pretrain, cached in the data folder),
+or "random". Each builder returns (model, pretrained): pretrained is True for ImageNet weights only.
 """
 import contextlib
 import os
@@ -14,15 +16,16 @@ from coursekit.network import DownloadError
 
 KERAS_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 KERAS_NOTOP_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + KERAS_NOTOP_FILE
-NO_WEIGHTS = "VGG16 ImageNet weights unavailable, using random weights (transfer learning will not help)"
-CHOICES = ("auto", "imagenet", "random")
+NO_WEIGHTS = ("VGG16 ImageNet weights unavailable, using the course's offline stand-in base "
+              "(VGG16 pretrained here on synthetic pictures, not ImageNet)")
+CHOICES = ("auto", "imagenet", "standin", "random")
 
 
 def _use_imagenet(weights: str, cached: bool, where: Path, url: str) -> bool:
     """Whether to load ImageNet weights; prints the one-line notice when "auto" cannot."""
     if weights not in CHOICES:
         raise ValueError(f"weights must be one of {CHOICES}, not {weights!r}")
-    if weights == "random":
+    if weights in ("random", "standin"):
         return False
     if cached:
         return True
@@ -96,37 +99,49 @@ def can_have_imagenet(framework: str, weights: str = "auto") -> bool:
 
 
 def _build(make, weights: str, path: Path, url: str):
-    """(make(pretrained), pretrained); with "auto", a failed download falls back to random weights."""
+    """(make(kind), kind == "imagenet") for kind "imagenet", "standin" or "random"; with "auto", a failed
+    download falls back to the stand-in."""
     if not _use_imagenet(weights, path.is_file(), path, url):
-        return make(False), False
+        return make("random" if weights == "random" else "standin"), False
     try:
         with _read_timeout():
-            return make(True), True
+            return make("imagenet"), True
     except Exception as error:  # Keras raises a bare Exception when a download fails, torch a URLError or RuntimeError
         problem = f"the download or the file failed ({type(error).__name__}: {error})"
         if weights != "auto":
             raise DownloadError(url, problem, f"Use weights='random' (or 'auto'), or download it by hand to "
                                               f"{path}") from error
         print(f"{problem} ({url}): {NO_WEIGHTS}")
-        return make(False), False
+        return make("standin"), False
 
 
 def keras_vgg16_base(input_shape=(150, 150, 3), weights: str = "auto"):
     """The VGG16 convolutional base (no top) for Keras, and whether it holds ImageNet weights."""
     import keras
 
-    def make(pretrained):
-        return keras.applications.VGG16(include_top=False, weights="imagenet" if pretrained else None,
+    def make(kind):
+        base = keras.applications.VGG16(include_top=False, weights="imagenet" if kind == "imagenet" else None,
                                         input_shape=tuple(input_shape))
+        if kind == "standin":
+            from coursekit import pretrain
+
+            pretrain.load_into_keras(base, pretrain.standin_state())
+        return base
 
     return _build(make, weights, *vgg16_file("keras"))
 
 
 def torch_vgg16(weights: str = "auto"):
-    """torchvision's VGG16 (features, avgpool, classifier), and whether it holds ImageNet weights."""
+    """torchvision's VGG16 (features, avgpool, classifier), and whether it holds ImageNet weights.
+    The stand-in fills the features only: its classifier keeps random weights."""
     from torchvision.models import VGG16_Weights, vgg16
 
-    def make(pretrained):
-        return vgg16(weights=VGG16_Weights.IMAGENET1K_V1 if pretrained else None)
+    def make(kind):
+        model = vgg16(weights=VGG16_Weights.IMAGENET1K_V1 if kind == "imagenet" else None)
+        if kind == "standin":
+            from coursekit import pretrain
+
+            model.features.load_state_dict(pretrain.standin_state())
+        return model
 
     return _build(make, weights, *vgg16_file("torch"))

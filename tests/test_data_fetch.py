@@ -30,7 +30,7 @@ def test_auto_offline_falls_back_with_one_line_each(capsys):
     got = fetching.fetch("isbi", "vgg16_torch", source="auto")  # conftest: COURSEKIT_OFFLINE=1
     assert got["isbi"] == isbi.isbi_dir("synthetic") and got["vgg16_torch"] is False
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and "using the synthetic ISBI 2012" in lines[0] and "using random weights" in lines[1]
+    assert len(lines) == 2 and "using the synthetic ISBI 2012" in lines[0] and "using the course's offline stand-in base" in lines[1]
 
 
 @pytest.mark.parametrize("name", ["isbi", "vgg16_torch"])

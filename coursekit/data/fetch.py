@@ -8,7 +8,7 @@ its progress bars and failures) there and not in the middle of training.
 Datasets go through their loaders' own folder functions (pets_dir, isbi_dir, petimages_dir,
 fashion_root): "synthetic" generates the small set, "auto" downloads the real one or falls back
 with one line, "real" downloads it or raises one DownloadError. The weights ("vgg16_torch",
-"vgg16_keras") follow the source too: none with "synthetic", ImageNet's or random with "auto",
+"vgg16_keras") follow the source too: none with "synthetic", ImageNet's or the offline stand-in with "auto",
 ImageNet's or DownloadError with "real"; their value is whether ImageNet weights are in place.
 Later calls find everything cached. announce=True prints one line when the source is
 "synthetic" (a page's download cell: "auto" says why it fell back, "real" shows the downloads).
