@@ -5,11 +5,12 @@ same keys, and `want` comes from the reference of the learner's framework.
 """
 import numpy as np
 
-from autograder.checkkit import check, expect, expect_close, expect_equal, loss_bar
+from autograder.checkkit import check, expect, expect_close, expect_equal
 from autograder.checks.unet.probes_common import DECODER_ODD
 
 LEVELS = "encoder level {k} (the {nth} from the top)"
 NTH = ("1st", "2nd", "3rd", "4th", "5th")
+SANITY_BAR = 0.45  # the training sanity run's lowest loss, as a share of its first
 
 
 def _layer(row) -> str:
@@ -145,16 +146,17 @@ def check_unet_values(got, want):
 
 @check(points=1, hidden=True, hint="A U-Net that cannot fit two images has a broken path: check the output, the skips and the loss it feeds.")
 def check_training_sanity(got, want, note):
-    """a tiny U-Net trained on one fixed batch of two pet images lowers its loss to 40% of the first or less
-    (or as far as the reference's own run at the same seed implies)"""
+    """a tiny U-Net trained on one fixed batch of two pet images brings its loss to 45% of the first or less"""
+    # The lowest loss of the run, not its last: Adam's late spikes (up to 85% of the first at some seeds)
+    # would fail correct answers. Measured over 40 seeds (benchmarks/unet.md): the reference reaches at
+    # most 25%, U-Nets missing their skips or their encoders' training at most 38% (those mistakes are
+    # the structure checks'), and a softmax before the loss cannot go below 0.55 of a first loss near 1.1.
     run = got["probe_training_sanity"]
     losses = np.asarray(run["losses"], dtype=float)
-    note(f"ran {len(losses)} steps on {run['device']}; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    note(f"ran {len(losses)} steps on {run['device']}; loss {losses[0]:.3f} -> {losses[-1]:.3f}, lowest {losses.min():.3f}")
     expect(np.isfinite(losses).all(), "the loss became NaN or infinite")
-    late = losses[-5:].mean()
-    bar, why = loss_bar(want["probe_training_sanity"]["losses"], usual=0.4, most=0.6, last=5)
-    expect(late <= bar * losses[0], f"the loss fell from {losses[0]:.3f} to {late:.3f} (mean of the last 5 steps); "
-                                    f"expected {bar:.0%} of the first or less{why}")
+    expect(losses.min() <= SANITY_BAR * losses[0],
+           f"the loss fell from {losses[0]:.3f} to {losses.min():.3f} at its lowest; expected {SANITY_BAR:.0%} of the first or less")
 
 
 # ----- the border weight map -----

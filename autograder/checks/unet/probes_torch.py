@@ -222,7 +222,8 @@ def probe_training_sanity(ns, ctx):
     from coursekit.sanity import sanity_steps, torch_loss_curve
     from coursekit.seeds import seed_everything
 
-    steps, device = sanity_steps(gpu_steps=300, cpu_steps=80)
+    # 160 CPU steps where Keras takes 80: PyTorch's default initialisation starts this U-Net slower
+    steps, device = sanity_steps(gpu_steps=300, cpu_steps=160)
     seed_everything(ctx["seed"])
     images, masks = load_pets(ctx["data"]["pets"], size=SANITY["size"], limit=SANITY["images"])
     inputs = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
