@@ -53,13 +53,12 @@ def judged_only_if(inputs_ok, earlier_check: str, why: str) -> None:
     expect(inputs_ok, f"not judged: see {earlier_check} ({why})")
 
 
-def loss_bar(reference_losses, usual: float, most: float, last: int = 1) -> tuple[float, str]:
+def loss_bar(reference_losses, usual: float, most: float) -> tuple[float, str]:
     """The fraction of its first loss a sanity run must fall to, and why: `usual`; where the
     reference's own run at the same seed falls less far, twice the reference's fraction, up to
-    `most` (the seed is drawn per batch: a bar the reference itself may miss would fail correct answers).
-    The run's end is the mean of its `last` losses."""
+    `most` (the seed is drawn per batch: a bar the reference itself may miss would fail correct answers)."""
     losses = np.asarray(reference_losses, dtype=float)
-    reached = float(np.mean(losses[-last:]) / losses[0]) if losses.size and losses[0] > 0 else 0.0
+    reached = float(losses[-1] / losses[0]) if losses.size and losses[0] > 0 else 0.0
     bar = min(most, max(usual, 2 * reached))
     why = "" if bar == usual else f" (the reference's own run reached {reached:.0%} at this seed)"
     return bar, why
