@@ -3,9 +3,10 @@
 What it is: VGG16's convolutional base (torchvision's `vgg16().features`, the 13 convolutions
 the chapters use) trained on a *synthetic source task*: SOURCE_CLASSES, 33 kinds of small
 drawn pictures (shapes, textures and animal parts: ears, eyes, whiskers, a snout, a paw, fur
-patches, never a whole cat or dog face), each in a random colour on a plain background. The
-task shares low-level structure (edges, curves, stripes, fur-like strokes) with the course's
-synthetic pets, so its features can be transferred the way ImageNet's are.
+patches, never a whole cat or dog face), each in a random colour on a blurred background of
+the kind the course's synthetic pets have. The task shares low-level structure (edges, curves,
+stripes, fur-like strokes, an object against its surroundings) with those pets, so its features
+can be transferred the way ImageNet's are.
 
 What it is not: ImageNet. It has seen no photograph, 33 classes instead of 1,000, a few
 thousand 32x32 pictures instead of 1.2 million, and about two minutes of CPU: it shows the
@@ -48,10 +49,11 @@ SOURCE_CLASSES = (
 )
 
 RECIPE = {
-    "version": 1,  # bump when the drawing or the training code changes
+    "version": 2,  # bump when the drawing or the training code changes (2: busy backgrounds)
     "classes": len(SOURCE_CLASSES),
     "size": 32,  # pixels the network sees (drawn at `draw`, resized like the pets)
     "draw": 64,
+    "busy": True,  # on the pets' kind of background
     "pictures": 4800,  # training pictures, flipped at random when used
     "test_pictures": 500,
     "steps": (150, 150, 100, 60, 40),  # per block: the later blocks cost the most per step
@@ -74,6 +76,42 @@ def _colour(rng, avoid=None):
 def _polygon(cx, cy, r, corners, turn=0.0):
     return [(cx + r * np.cos(turn + 2 * np.pi * k / corners), cy + r * np.sin(turn + 2 * np.pi * k / corners))
             for k in range(corners)]
+
+
+TEXTURES = ("horizontal stripes", "vertical stripes", "diagonal stripes", "dots", "checker", "zigzag", "wave")
+
+
+def _texture(draw, name, ink, w, rng, size):
+    """A texture over the whole size x size picture."""
+    if name in ("horizontal stripes", "vertical stripes", "diagonal stripes"):
+        gap = rng.uniform(5, 9)
+        for k in np.arange(-size, 2 * size, gap):
+            if name == "horizontal stripes":
+                draw.line([(0, k), (size, k)], fill=ink, width=w)
+            elif name == "vertical stripes":
+                draw.line([(k, 0), (k, size)], fill=ink, width=w)
+            else:
+                draw.line([(k, 0), (k + size, size)], fill=ink, width=w)
+    elif name == "dots":
+        gap = rng.uniform(8, 12)
+        for x in np.arange(gap / 2, size, gap):
+            for y in np.arange(gap / 2, size, gap):
+                draw.ellipse((x - gap / 4, y - gap / 4, x + gap / 4, y + gap / 4), fill=ink)
+    elif name == "checker":
+        gap = rng.uniform(7, 12)
+        for i, x in enumerate(np.arange(0, size, gap)):
+            for j, y in enumerate(np.arange(0, size, gap)):
+                if (i + j) % 2 == 0:
+                    draw.rectangle((x, y, x + gap, y + gap), fill=ink)
+    elif name in ("zigzag", "wave"):
+        gap = rng.uniform(9, 14)
+        xs = np.arange(0, size + 4, 4 if name == "wave" else gap / 2)
+        for y0 in np.arange(0, size + gap, gap):
+            if name == "wave":
+                ys = y0 + 3 * np.sin(xs / 4)
+            else:
+                ys = y0 + 3 * (np.arange(len(xs)) % 2)
+            draw.line(list(zip(xs, ys)), fill=ink, width=w)
 
 
 def _draw(draw, kind, cx, cy, r, ink, ground, rng, size):
@@ -110,35 +148,8 @@ def _draw(draw, kind, cx, cy, r, ink, ground, rng, size):
     elif name == "crescent":
         draw.ellipse(box, fill=ink)
         draw.ellipse((cx - 0.5 * r, cy - r, cx + 1.3 * r, cy + 0.8 * r), fill=ground)
-    elif name in ("horizontal stripes", "vertical stripes", "diagonal stripes"):
-        gap = rng.uniform(5, 9)
-        for k in np.arange(-size, 2 * size, gap):
-            if name == "horizontal stripes":
-                draw.line([(0, k), (size, k)], fill=ink, width=w)
-            elif name == "vertical stripes":
-                draw.line([(k, 0), (k, size)], fill=ink, width=w)
-            else:
-                draw.line([(k, 0), (k + size, size)], fill=ink, width=w)
-    elif name == "dots":
-        gap = rng.uniform(8, 12)
-        for x in np.arange(gap / 2, size, gap):
-            for y in np.arange(gap / 2, size, gap):
-                draw.ellipse((x - gap / 4, y - gap / 4, x + gap / 4, y + gap / 4), fill=ink)
-    elif name == "checker":
-        gap = rng.uniform(7, 12)
-        for i, x in enumerate(np.arange(0, size, gap)):
-            for j, y in enumerate(np.arange(0, size, gap)):
-                if (i + j) % 2 == 0:
-                    draw.rectangle((x, y, x + gap, y + gap), fill=ink)
-    elif name in ("zigzag", "wave"):
-        gap = rng.uniform(9, 14)
-        xs = np.arange(0, size + 4, 4 if name == "wave" else gap / 2)
-        for y0 in np.arange(0, size + gap, gap):
-            if name == "wave":
-                ys = y0 + 3 * np.sin(xs / 4)
-            else:
-                ys = y0 + 3 * (np.arange(len(xs)) % 2)
-            draw.line(list(zip(xs, ys)), fill=ink, width=w)
+    elif name in TEXTURES:  # over the whole picture: source_pictures keeps a disc of it
+        _texture(draw, name, ink, w, rng, size)
     elif name == "pointed ears":
         for side in (-1, 1):
             draw.polygon([(cx + side * 0.95 * r, cy + 0.4 * r), (cx + side * 0.75 * r, cy - 0.9 * r),
@@ -201,19 +212,36 @@ def _draw(draw, kind, cx, cy, r, ink, ground, rng, size):
         raise ValueError(name)
 
 
-def source_pictures(n: int, seed: int, size: int = 32, draw_size: int = 64):
-    """n pictures of the source task as uint8 (n, size, size, 3) and their classes (n,), balanced."""
+def source_pictures(n: int, seed: int, size: int = 32, draw_size: int = 64, busy: bool = True):
+    """n pictures of the source task as uint8 (n, size, size, 3) and their classes (n,), balanced.
+
+    busy: on the synthetic pets' kind of background (a blurred room: coursekit.data.catsdogs), so
+    that telling the object from its surroundings is part of the task; else on a plain colour."""
     from PIL import Image, ImageDraw
+
+    from coursekit.data.catsdogs import _background
 
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % len(SOURCE_CLASSES))
     pictures = np.empty((n, size, size, 3), np.uint8)
     for i, kind in enumerate(labels):
-        ground = _colour(rng)
-        image = Image.new("RGB", (draw_size, draw_size), ground)
+        if busy:
+            image = _background(draw_size, draw_size, rng)
+            ground = tuple(int(c) for c in np.asarray(image).reshape(-1, 3).mean(0))
+        else:
+            ground = _colour(rng)
+            image = Image.new("RGB", (draw_size, draw_size), ground)
         r = rng.uniform(0.3, 0.42) * draw_size
         cx, cy = rng.uniform(0.85 * r, draw_size - 0.85 * r, 2)
-        _draw(ImageDraw.Draw(image), int(kind), cx, cy, r, _colour(rng, np.array(ground)), ground, rng, draw_size)
+        ink = _colour(rng, np.array(ground))
+        if SOURCE_CLASSES[kind] in TEXTURES:  # a disc of the texture, the background around it
+            layer = image.copy()
+            _draw(ImageDraw.Draw(layer), int(kind), cx, cy, r, ink, ground, rng, draw_size)
+            mask = Image.new("L", image.size, 0)
+            ImageDraw.Draw(mask).ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
+            image = Image.composite(layer, image, mask)
+        else:
+            _draw(ImageDraw.Draw(image), int(kind), cx, cy, r, ink, ground, rng, draw_size)
         pictures[i] = np.asarray(image.resize((size, size), Image.BILINEAR))
     return pictures, labels
 
@@ -288,9 +316,9 @@ def train(recipe: dict = None, log=print) -> dict:
     recipe = recipe or RECIPE
     start = time.perf_counter()
     torch.manual_seed(recipe["seed"])
-    pictures, labels = source_pictures(recipe["pictures"], recipe["seed"], recipe["size"], recipe["draw"])
-    test_pictures, test_labels = source_pictures(recipe["test_pictures"], recipe["seed"] + 1, recipe["size"],
-                                                 recipe["draw"])
+    draw = dict(size=recipe["size"], draw_size=recipe["draw"], busy=recipe["busy"])
+    pictures, labels = source_pictures(recipe["pictures"], recipe["seed"], **draw)
+    test_pictures, test_labels = source_pictures(recipe["test_pictures"], recipe["seed"] + 1, **draw)
     x, y = _to_model(pictures), torch.from_numpy(labels)
     x_test, y_test = _to_model(test_pictures), torch.from_numpy(test_labels)
     log(f"stand-in pretraining: VGG16's 5 blocks in turn on {recipe['classes']} synthetic classes "
@@ -358,8 +386,7 @@ def standin_state(recipe: dict = None, log=print) -> dict:
             os.replace(partial, path)  # atomic: a reader sees the whole file or none
             log(f"  cached in {path}")
             return state
-    log(f"VGG16 base: the offline stand-in ({recipe['classes']} synthetic classes, not ImageNet), "
-        f"from the cache {path.name}")
+    log(f"VGG16 base: the offline stand-in\n(not ImageNet), from the cache {path.name}")
     return torch.load(path, weights_only=True)
 
 

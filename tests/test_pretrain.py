@@ -50,7 +50,7 @@ def test_trained_once_then_loaded_from_the_cache(data, monkeypatch):
     monkeypatch.setattr(pretrain, "train", no_training)
     lines.clear()
     again = pretrain.standin_state(TINY, log=lines.append)
-    assert len(lines) == 1 and "stand-in" in lines[0] and "not ImageNet" in lines[0]
+    assert len(lines) == 1 and "stand-in" in lines[0] and "(not ImageNet)" in lines[0]
     assert all(torch.equal(state[k], again[k]) for k in state)
 
 
