@@ -318,6 +318,16 @@ def test_distilled_student_beats_the_student_alone(built):
                                      f"gain {values['gain']:+.3f}, spread {spread:.3f}")
 
 
+def test_the_pretrained_base_beats_the_random_one(built):
+    """Offline the pretrained base is the course's stand-in: it must still show transfer."""
+    values = {name: float(value) for name, value in glued(built, "transfer").items()
+              if name in ("transfer_gain", "transfer_gain_std", "pretrained_accuracy_std", "random_accuracy_std")}
+    spread = max(values["transfer_gain_std"], values["pretrained_accuracy_std"], values["random_accuracy_std"])
+    assert values["transfer_gain"] > spread, (f"the pretrained base should beat the random one by more than the "
+                                              f"spread over seeds: gain {values['transfer_gain']:+.3f}, "
+                                              f"spread {spread:.3f}")
+
+
 CHAPTERS = ("pytorch_data", "unet", "transfer", "distillation")
 LOADERS = re.compile(r"\b(fetch|pets_dir|isbi_dir|petimages_dir|fashion_root)\(")  # what may download
 
