@@ -30,8 +30,8 @@ from autograder.exercise import CourseError, Exercise
 from autograder.grading import (MAX_ERROR, Grade, batch_seed, changes, check_list, could_not_grade, explain, file_hash,
                                 grade_key, grade_submission, reference_run)
 from autograder.report import regrade_lines, shown, summary_table, write_gradebook, write_learner_reports
-from autograder.sandbox import STOP, Interrupted
-from autograder.worker import close_all as close_workers
+from autograder.sandbox import STOP, Interrupted, probe_code
+from autograder import worker
 
 SUFFIXES = (".ipynb", ".py")
 GRADEBOOK = "grades.csv"
@@ -132,9 +132,18 @@ def _clean_leftovers(out: Path) -> None:
             pass
 
 
+@contextmanager
+def shared_workers(exercises: list[Exercise]):
+    """One set of workers for these exercises' batches (a kind per framework), every one of them
+    ended at the end: nothing of the sandboxes outlives it. Inside another one it adds nothing."""
+    with worker.shared([(list(probe_code(exercise.probes_file(v)).values()), exercise.prepare_data())
+                        for exercise in exercises for v in exercise.variants]):
+        yield
+
+
 def grade_folder(exercise: Exercise, submissions: Path, out: Path, workers: int = 1, progress: bool = True) -> list[Grade]:
     out.mkdir(parents=True, exist_ok=True)
-    with _locked(out), _sigterm_as_interrupt():
+    with _locked(out), _sigterm_as_interrupt(), shared_workers([exercise]):
         _claim(out, exercise)
         _clean_leftovers(out)
         return _grade_all(exercise, Path(submissions), out, workers, progress)
@@ -150,8 +159,8 @@ def _grade_all(exercise: Exercise, submissions: Path, out: Path, workers: int, p
     cache = out / ".reference"
     cache.mkdir(exist_ok=True)
     seed = batch_seed(cache)
-    for variant in exercise.variants:  # once, before the workers start
-        reference_run(exercise, variant, data, cache, seed)
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # once, before the batch: the frameworks' side by side
+        list(pool.map(lambda variant: reference_run(exercise, variant, data, cache, seed), exercise.variants))
     checks = check_list(exercise, reference_run(exercise, exercise.variants[0], data, cache, seed))
     grades, duplicates, pending = {}, {}, {}
     for learner, paths in found.items():
@@ -194,7 +203,6 @@ def _grade_all(exercise: Exercise, submissions: Path, out: Path, workers: int, p
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        close_workers()  # nothing of the sandboxes outlives the batch
         bar.close()
     results = list(grades.values())
     write_gradebook(results, out / GRADEBOOK)

@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _grade(args) -> int:
-    from autograder.batch import grade_folder, print_summary
+    from autograder.batch import grade_folder, print_summary, shared_workers
 
     samples = args.out / "samples"  # the demo's own folder, never a class's reports
     if args.exercise and args.submissions:
@@ -130,14 +130,15 @@ def _grade(args) -> int:
         jobs = [(args.exercise, SAMPLES / args.exercise, samples / args.exercise)]
     else:
         jobs = [(slug, SAMPLES / slug, samples / slug) for slug in exercise_slugs() if (SAMPLES / slug).is_dir()]
-    for slug, folder, out in jobs:
-        exercise = load_exercise(slug)
-        print(f"== {slug}: {folder} -> {out}")
-        try:
-            grades = grade_folder(exercise, folder, out, workers=_workers(args))
-        except KeyboardInterrupt:
-            return 130
-        print_summary(grades, out)
+    exercises = [load_exercise(slug) for slug, _, _ in jobs]
+    with shared_workers(exercises):  # the workers serve every exercise, and end with the run
+        for exercise, (slug, folder, out) in zip(exercises, jobs):
+            print(f"== {slug}: {folder} -> {out}")
+            try:
+                grades = grade_folder(exercise, folder, out, workers=_workers(args))
+            except KeyboardInterrupt:
+                return 130
+            print_summary(grades, out)
     return 0
 
 

@@ -110,15 +110,22 @@ def run_isolated(source: str, line_map: list, probes_file: Path, context: dict, 
     started = time.perf_counter()
     level = isolation_level()
     run = ProbeRun(isolation=_describe(level, limits))
-    code = {"submission.py": source, "child.py": CHILD.read_text(), "probes.py": probes_file.read_text()}
-    common = probes_file.with_name("probes_common.py")  # what the frameworks' probes share, if anything
-    if common.exists():
-        code["probes_common.py"] = common.read_text()
+    code = {"submission.py": source, "child.py": CHILD.read_text(), **probe_code(probes_file)}
     probe_names = _run_child(level, code, line_map, context, limits, run, [])  # the list the child runs
     while any(p not in run.values and p not in run.errors for p in probe_names):
         _run_child(level, code, line_map, context, limits, run, probe_names)
     run.seconds = time.perf_counter() - started
     return run
+
+
+def probe_code(probes_file: Path) -> dict[str, str]:
+    """The probes as the child sees them: probes.py, and probes_common.py beside it if there is one
+    (what the frameworks' probes share)."""
+    code = {"probes.py": probes_file.read_text()}
+    common = probes_file.with_name("probes_common.py")
+    if common.exists():
+        code["probes_common.py"] = common.read_text()
+    return code
 
 
 def _describe(level: str, limits: Limits) -> str:

@@ -11,13 +11,17 @@ The grader keeps the clock, the token and the channel exactly as with a fresh sa
 (sandbox.Child): only how the child starts differs. A worker in doubt (a job that would
 not end, a message it should not send) is killed and the next submission gets a fresh one.
 
-Workers are kept per (isolation, probes, data) and slot: a batch of N threads uses up to N
-per framework. `AUTOGRADER_WORKER=0` forces the old path (a sandbox per submission); where
-a worker cannot start, the grader says so once and takes that path.
+Workers are kept per kind and slot: a batch of N threads uses up to N per kind. A kind is an
+isolation level, what the worker imports and the data folders it mounts (read-only, at
+/data/<name>). Alone, each set of probes has its own kind (its imports, its data); inside
+shared(), which the CLI holds for its whole run, every probe set of one framework shares one
+kind: the union of their imports, and the union of their data folders, of which each job
+covers those its submission was not given before anything of it runs.
+`AUTOGRADER_WORKER=0` forces the old path (a sandbox per submission); where a worker cannot
+start, the grader says so once and takes that path.
 GPUs: each new worker sees one GPU (CUDA_VISIBLE_DEVICES), round robin; untested here.
 """
 import atexit
-import hashlib
 import itertools
 import json
 import os
@@ -28,6 +32,8 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from autograder.sandbox import (CHILD, Cgroup, Child, Limits, SandboxError, kill_session, _bwrap_command, _child_env,
@@ -39,6 +45,7 @@ ZYGOTE = Path(__file__).with_name("zygote.py")
 # (in one process torch before TensorFlow: a worker never imports both unless its probes do;
 # torch._dynamo: every optimizer's first construction imports it, seconds per submission)
 COMPANIONS = {"torch": ["torchvision", "torch._dynamo"], "keras": ["tensorflow"], "tensorflow": ["keras"]}
+FRAMEWORKS = {"torch": "torch", "keras": "tensorflow", "tensorflow": "tensorflow"}  # which imports share a kind
 ALWAYS = ["numpy", "PIL.Image", "matplotlib.pyplot"]
 MAX_MESSAGE = 1 << 16
 REPLY_S = 10.0  # a worker that takes longer to fork or to end a killed job is in doubt
@@ -47,6 +54,10 @@ _lock = threading.RLock()  # _take forgets dead workers while holding it
 _idle: dict[tuple, list["Worker"]] = {}
 _every: set["Worker"] = set()
 _broken: dict[str, str] = {}  # level -> why workers cannot run here (said once)
+_shared: dict[frozenset, tuple[list, dict]] | None = None  # in shared(): frameworks -> (imports, data) of their kind
+# bwrap --die-with-parent dies with the thread that started it, and a batch's threads end with
+# the batch: workers are started from this thread, which lives as long as the grader
+_starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograder-worker-start")
 _gpus = itertools.cycle(sorted(p.name.removeprefix("nvidia") for p in Path("/dev").glob("nvidia[0-9]*")) or [None])
 
 
@@ -63,13 +74,14 @@ def default_count() -> int:
 class Worker:
     """One zygote: its sandbox, its control socket, its cgroup folder (root)."""
 
-    def __init__(self, level: str, key: tuple, code: dict, data: dict, limits: Limits):
+    def __init__(self, level: str, key: tuple, preimport: list, data: dict, limits: Limits):
         self.level, self.key, self.limits = level, key, limits
         self.cgroup = Cgroup.create(None) if level == "root" else None
         self._jobs = itertools.count()
         control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.control = control
         sources = {}
+        code = {"child.py": CHILD.read_text(), "zygote.py": ZYGOTE.read_text()}  # no probes: each job brings its own
         try:
             for name, text in code.items():
                 sources[name] = os.memfd_create(name, 0)
@@ -81,16 +93,14 @@ class Worker:
             if gpu := next(_gpus):
                 env["CUDA_VISIBLE_DEVICES"] = gpu
             self._errors = tempfile.TemporaryFile()
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._errors, stderr=self._errors,
-                                            env=env, pass_fds=[theirs.fileno(), *sources.values()],
-                                            start_new_session=True, cwd="/")
+            self.process = _starter.submit(subprocess.Popen, command, stdin=subprocess.DEVNULL, stdout=self._errors,
+                                           stderr=self._errors, env=env, pass_fds=[theirs.fileno(), *sources.values()],
+                                           start_new_session=True, cwd="/").result()
         finally:
             theirs.close()
             for fd in sources.values():
                 os.close(fd)
-        probes = [f"/code/{n}" for n in code if n.startswith("probes") and n != "probes_common.py"]
-        preimport = _preimports([code[n] for n in code if n.startswith("probes")])
-        self._send({"python_path": [str(_coursekit_dir().parent)], "probes": probes, "preimport": preimport})
+        self._send({"python_path": [str(_coursekit_dir().parent)], "preimport": preimport})
         try:
             self._expect("ready", None, limits.import_s)
             self._trial()
@@ -99,8 +109,9 @@ class Worker:
             raise
 
     def _trial(self) -> None:
-        """A job that isolates itself and exits: proof that this kernel allows every step."""
-        job = self.start([], [], None, 1, trial=True)
+        """A job that isolates itself (every data folder covered) and exits: proof that this
+        kernel allows every step."""
+        job = self.start([], [], [], None, 1, trial=True)
         code = self.ended(job, REPLY_S)
         if code != 0:
             raise SandboxError(f"a worker's job could not isolate itself (exit code {code}): {self.errors()}")
@@ -129,9 +140,11 @@ class Worker:
                 return reply
         raise SandboxError(f"the worker did not say {event!r} in time: {self.errors()}")
 
-    def start(self, fds: list[int], names: list[str], cgroup: str | None, scratch_mb: int, trial: bool = False) -> int:
+    def start(self, fds: list[int], names: list[str], data: list[str], cgroup: str | None, scratch_mb: int,
+              trial: bool = False) -> int:
+        """A job with these code files and, of the worker's data folders, only these."""
         job = next(self._jobs)
-        self._send({"job": job, "code": names, "cgroup": cgroup, "scratch_mb": scratch_mb, "trial": trial}, fds)
+        self._send({"job": job, "code": names, "data": data, "cgroup": cgroup, "scratch_mb": scratch_mb, "trial": trial}, fds)
         self._expect("forked", job, REPLY_S)
         return job
 
@@ -164,7 +177,8 @@ class Worker:
 
 
 def _preimports(probes_sources: list[str]) -> list[str]:
-    """The modules the probes import (read, not run) and their frameworks' companions."""
+    """The modules the probes import (read, not run; their own probes* modules aside) and their
+    frameworks' companions."""
     import ast
 
     imported = []
@@ -174,6 +188,7 @@ def _preimports(probes_sources: list[str]) -> list[str]:
                 imported += [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 imported.append(node.module)
+    imported = [n for n in imported if not n.startswith("probes")]
     tops = list(dict.fromkeys(n.split(".")[0] for n in imported))
     return list(dict.fromkeys([*imported, *(c for t in tops for c in COMPANIONS.get(t, [])), *ALWAYS]))
 
@@ -190,7 +205,7 @@ class ForkedChild(Child):
         fds = [requests_r, replies_w, log_w, *sources.values()]
         try:
             cgroup = self.cgroup.folders[0].name if self.cgroup else None
-            self.job = worker.start(fds, list(sources), cgroup, limits.scratch_mb)
+            self.job = worker.start(fds, list(sources), list(data), cgroup, limits.scratch_mb)
         except SandboxError:
             for fd in list(self._fds):
                 self._close(fd)
@@ -221,10 +236,10 @@ def child_for(level: str, code: dict, data: dict, limits: Limits) -> Child:
     """A forked child from a worker for these probes, or a fresh sandbox where workers are off."""
     if level == "process" or not enabled() or level in _broken:
         return Child(level, code, data, limits)
-    key = (level, hashlib.sha256(json.dumps([code.get("probes.py"), code.get("probes_common.py"),
-                                             sorted(data.items()), limits.import_s]).encode()).hexdigest())
+    preimport, mounted = _kind([t for n, t in code.items() if n.startswith("probes")], data)
+    key = (level, tuple(preimport), tuple(sorted(mounted.items())), limits.import_s)
     for _ in range(2):  # a worker that fails to fork is closed: the next try gets a fresh one
-        worker = _take(key, level, code, data, limits)
+        worker = _take(key, level, preimport, mounted, limits)
         if worker is None:
             break
         try:
@@ -234,7 +249,44 @@ def child_for(level: str, code: dict, data: dict, limits: Limits) -> Child:
     return Child(level, code, data, limits)
 
 
-def _take(key: tuple, level: str, code: dict, data: dict, limits: Limits) -> Worker | None:
+def _kind(probes_sources: list[str], data: dict) -> tuple[list, dict]:
+    """What a worker for these probes imports and mounts: its framework's shared kind where
+    shared() planned one that covers them, else their own imports and data."""
+    preimport = _preimports(probes_sources)
+    planned = (_shared or {}).get(_frameworks(preimport))
+    if planned and set(preimport) <= set(planned[0]) and data.items() <= planned[1].items():
+        return planned
+    return preimport, data
+
+
+def _frameworks(preimport: list) -> frozenset:
+    return frozenset(FRAMEWORKS[n] for n in preimport if n in FRAMEWORKS)
+
+
+@contextmanager
+def shared(runs: list[tuple[list[str], dict]]):
+    """Until the end of the block, workers are shared by these runs ((probes sources, data), e.g.
+    every exercise of a CLI run): one kind per framework, and every worker ends with the block.
+    Inside another shared() block it adds nothing: the outer one plans and ends the workers."""
+    global _shared
+    if _shared is not None:
+        yield
+        return
+    _shared = {}
+    for sources, data in runs:
+        preimport = _preimports(sources)
+        imports, mounted = _shared.setdefault(_frameworks(preimport), ([], {}))
+        imports[:] = dict.fromkeys([*imports, *preimport])
+        for name, path in data.items():  # a name another run mounts from elsewhere: _kind gives that run its own kind
+            mounted.setdefault(name, str(path))
+    try:
+        yield
+    finally:
+        _shared = None
+        close_all()
+
+
+def _take(key: tuple, level: str, preimport: list, data: dict, limits: Limits) -> Worker | None:
     with _lock:
         idle = _idle.setdefault(key, [])
         while idle:
@@ -242,10 +294,8 @@ def _take(key: tuple, level: str, code: dict, data: dict, limits: Limits) -> Wor
             if worker.alive():
                 return worker
             _forget(worker)
-    setup = {"child.py": CHILD.read_text(), "zygote.py": ZYGOTE.read_text()}
-    setup.update({n: t for n, t in code.items() if n.startswith("probes")})
     try:
-        worker = Worker(level, key, setup, data, limits)
+        worker = Worker(level, key, preimport, data, limits)
     except (SandboxError, OSError) as why:
         with _lock:
             if level not in _broken:

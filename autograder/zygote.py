@@ -2,14 +2,16 @@
 per submission. It never runs learner code itself.
 
 Started as `python -I zygote.py CONTROL` in the same bubblewrap sandbox as a per-submission
-child (autograder/worker.py starts it), beside child.py and the exercise's probes. Over the
-control socket the grader sends the set-up (what to import), then one job per submission:
+child (autograder/worker.py starts it), beside child.py, with every data folder its jobs may
+need at /data/<name>. Over the control socket the grader sends the set-up (what to import),
+then one job per submission:
 the job's pipes and its code as file descriptors (the worker never reads the code, so no
 submission's text is ever in the memory the next one inherits). For each job it forks:
 
   job (C1): joins the job's cgroup (as root), new mount, IPC, network, UTS and PID
-      namespaces; fresh size-limited tmpfs on /tmp and /dev/shm, the job's code on a fresh
-      read-only /code; the worker's cgroup folder unmounted; then forks
+      namespaces; the worker's cgroup folder unmounted, the data folders the job was not
+      given covered by an empty read-only tmpfs; fresh size-limited tmpfs on /tmp and /dev/shm, the job's code on a fresh
+      read-only /code; then forks
   init (C2): pid 1 of the new PID namespace, with its own /proc; becomes nobody, enters two
       nested user namespaces (bwrap --disable-userns's method: the outer one allows one user
       namespace, the inner one uses it up), empties the bounding set, drops every
@@ -20,7 +22,7 @@ The grader owns the clock: it kills the job (its cgroup, or asks here: C1 is kil
 everything in its PID namespace die with it). Like child.py it imports nothing of the course.
 """
 import ctypes
-import importlib.util
+import importlib
 import json
 import os
 import select
@@ -48,7 +50,7 @@ def main(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     setup = json.loads(control.recv(MAX_MESSAGE))
     sys.path[:0] = ["/code", *setup["python_path"]]
-    _warm(setup["probes"], setup["preimport"])
+    _warm(setup["preimport"])
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -80,9 +82,9 @@ def main(control_fd: int) -> None:
                 control.send(json.dumps({"event": "forked", "job": request["job"]}).encode())
 
 
-def _warm(probes: list, preimport: list) -> None:
-    """Import what the probes import (loading them once) and the frameworks; the probes
-    themselves are loaded afresh in each learner child."""
+def _warm(preimport: list) -> None:
+    """Import what the probes import and the frameworks; the probes themselves (the worker
+    never sees them) are loaded in each learner child."""
     import child
 
     for name in preimport:
@@ -90,13 +92,6 @@ def _warm(probes: list, preimport: list) -> None:
             importlib.import_module(name)
         except Exception:
             pass
-    for path in probes:
-        spec = importlib.util.spec_from_file_location("probes", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["probes"] = module
-        spec.loader.exec_module(module)
-    for name in ("probes", "probes_common"):
-        sys.modules.pop(name, None)
     child._preimport()
 
 
@@ -153,6 +148,9 @@ def _job(job: dict, fds: list, setup: dict, worker_fds: list) -> None:
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         for hierarchy in os.listdir("/cgroup") if os.path.isdir("/cgroup") else []:  # the worker's, not the job's
             _check(LIBC.umount2(f"/cgroup/{hierarchy}".encode(), MNT_DETACH), "umount /cgroup")
+        for name in os.listdir("/data") if os.path.isdir("/data") else []:  # other exercises' data: hidden
+            if name not in job["data"]:  # (covered: as a user, bubblewrap's binds cannot be unmounted)
+                _mount("tmpfs", f"/data/{name}", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555")
         _mount("tmpfs", "/code", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755")
         kept = _keep_binds_under(("/tmp/", "/dev/shm/"))
         size = job["scratch_mb"] * 2**20

@@ -238,6 +238,33 @@ def test_a_worker_that_cannot_start_means_the_old_path_said_once(fast_path, monk
     assert capsys.readouterr().err.count("a worker cannot start here") == 1
 
 
+DATA_LOOKER = '''
+import os
+def leave():
+    return " ".join(f"{name}:{','.join(sorted(os.listdir('/data/' + name)))}" for name in sorted(os.listdir("/data")))
+'''
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="bubblewrap is Linux only")
+def test_a_shared_worker_serves_two_exercises_and_each_job_sees_only_its_own_data(fast_path, tmp_path):
+    worker, probes = fast_path
+    folders = {name: tmp_path / name for name in ("mine", "theirs")}
+    for name, folder in folders.items():
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text(name)
+    runs = [([LEAVE_PROBE], {"mine": folders["mine"]}), ([LEAVE_PROBE], {"theirs": folders["theirs"]})]
+    with worker.shared(runs):
+        seen = {}
+        for name, folder in folders.items():
+            run = run_isolated(DATA_LOOKER, LINES, probes, {"seed": 1, "data": {name: str(folder)}}, Limits(import_s=60))
+            assert "forked from a worker" in run.isolation, run.errors
+            seen[name] = str(run.values["probe_leave"]["seen"])
+        [shared] = worker._every  # one worker for both
+        assert sorted(dict(shared.key[2])) == ["mine", "theirs"]
+    assert seen == {"mine": "mine:mine.txt theirs:", "theirs": "mine: theirs:theirs.txt"}, seen
+    assert not worker._every and shared.process.poll() is not None  # the block's end ended it
+
+
 def test_the_switch_forces_a_fresh_sandbox_per_submission(monkeypatch, folder):
     from autograder import worker
 
