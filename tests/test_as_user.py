@@ -1,9 +1,10 @@
-"""The hostile batch again, graded by an ordinary user (most instructors are not root).
+"""The hostile batch and the sandbox's tests again (the workers' included), as an ordinary user
+(most instructors are not root).
 
 As root, the test creates a user, a virtual environment from the system's Python that
 reaches the project's packages through a .pth file (the project's venv python may be a
 link into /root, which an ordinary user cannot enter), and a copy of the repository the
-user owns; it runs tests/test_grader_hostile.py as that user and removes all of it after.
+user owns; it runs tests/test_grader_hostile.py and tests/test_sandbox.py as that user and removes all of it after.
 """
 import os
 import secrets
@@ -71,7 +72,8 @@ def test_the_hostile_batch_as_an_ordinary_user(user):
            "LANG": os.environ.get("LANG", "C.UTF-8"),
            "PYTHONPATH": str(repo)}  # the copy stands in for the install: the checks' own pytest imports autograder
     finished = subprocess.run(
-        [SETPRIV, f"--reuid={name}", f"--regid={name}", "--init-groups", "--", str(python), "-m", "pytest", "tests/test_grader_hostile.py", "-q", "-x",
+        [SETPRIV, f"--reuid={name}", f"--regid={name}", "--init-groups", "--", str(python), "-m", "pytest", "tests/test_grader_hostile.py",
+         "tests/test_sandbox.py", "-k", "not as_root", "-q", "-x",
          "-p", "no:cacheprovider", "--basetemp", str(home / "pytest")],
         cwd=repo, env=env, capture_output=True, text=True, timeout=1800)
     assert finished.returncode == 0, finished.stdout[-6000:] + finished.stderr[-3000:]
