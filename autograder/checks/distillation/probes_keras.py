@@ -92,7 +92,10 @@ def probe_sanity(ns, ctx):
     before = agreement(student.predict(x, verbose=0), teacher.predict(x, verbose=0))
     distiller = _distiller(ns, student, teacher, *SANITY_CASE)
     distiller.compile(optimizer=keras.optimizers.Adam(SANITY_LR))
-    history = distiller.fit(x, labels, epochs=steps, batch_size=len(x), verbose=0, shuffle=False)
+    # One step an epoch (each epoch's loss is its step's own) from a repeated one-batch dataset:
+    # fit keeps its iterator across epochs, so the 60 epochs take 0.4 s instead of 2.4 s.
+    batches = tf.data.Dataset.from_tensors((x, labels)).repeat()
+    history = distiller.fit(batches, epochs=steps, steps_per_epoch=1, verbose=0)
     after = agreement(student.predict(x, verbose=0), teacher.predict(x, verbose=0))
     return {"losses": np.asarray(history.history["loss"], dtype=np.float64), "agreement_before": before,
             "agreement_after": after, "device": device}
