@@ -172,8 +172,13 @@ def name_test_cells(exercise) -> list[nbformat.NotebookNode]:
     return cells
 
 
-def with_tests(notebook: Path, tests: list) -> nbformat.NotebookNode:
+def with_tests(notebook: Path, tests: list, unmarked: bool = False) -> nbformat.NotebookNode:
+    """The notebook's cells and the test cells. `unmarked` drops the cells' own nbgrader marks
+    (a learner's copy: the assignment is made from one framework's notebook, and the other's
+    solution cells have other ids, which nbgrader autograde rejects as corrupted metadata)."""
     node = nbformat.read(notebook, as_version=4)
+    for cell in node.cells if unmarked else ():
+        cell.metadata.pop("nbgrader", None)
     node.cells += copy.deepcopy(tests)
     return node
 
@@ -189,7 +194,7 @@ def nbgrader_course(course: Path, slug: str, notebooks: list[Path]) -> None:
     for i, notebook in enumerate(notebooks):
         folder = course / "submitted" / f"learner{i:02d}" / slug
         folder.mkdir(parents=True)
-        nbformat.write(with_tests(notebook, tests), folder / "submission.ipynb")
+        nbformat.write(with_tests(notebook, tests, unmarked=True), folder / "submission.ipynb")
 
 
 def cost_split(grades, out: Path) -> dict:
