@@ -177,8 +177,9 @@ def with_tests(notebook: Path, tests: list, unmarked: bool = False) -> nbformat.
     (a learner's copy: the assignment is made from one framework's notebook, and the other's
     solution cells have other ids, which nbgrader autograde rejects as corrupted metadata)."""
     node = nbformat.read(notebook, as_version=4)
-    for cell in node.cells if unmarked else ():
-        cell.metadata.pop("nbgrader", None)
+    if unmarked:
+        for cell in node.cells:
+            cell.metadata.pop("nbgrader", None)
     node.cells += copy.deepcopy(tests)
     return node
 
