@@ -124,14 +124,16 @@ def _mutated(text: str, replacements, mutate) -> str:
     return _mutations[key]
 
 
-def known_run(exercise: Exercise, variant: Variant, name: str, notebook: str, data: dict, cache: Path, seed: int) -> Path:
-    """A known mistake's probe run folder, made at most once per cache and seed."""
+def known_run(exercise: Exercise, variant: Variant, name: str, notebook: str, data: dict, cache: Path, seed: int,
+              wait: bool = True) -> Path | None:
+    """A known mistake's probe run folder, made at most once per cache and seed (with wait=False,
+    None while another grader is making it)."""
     from autograder.grading import cached_run
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{name}.ipynb"
         path.write_text(notebook)
-        return cached_run(exercise, variant, path, data, cache, seed)
+        return cached_run(exercise, variant, path, data, cache, seed, wait=wait)
 
 
 _failed_checks: dict = {}
@@ -143,17 +145,19 @@ def known_mistakes(exercise: Exercise, data: dict, cache: Path, seed: int, check
     their runs are made), with their runs and the checks they do fail against their own reference."""
     from autograder.grading import reference_run
 
-    found = []
-    for variant in exercise.variants:
-        for name, sample, notebook in known_notebooks(exercise, variant):
-            if sample.fails & checks:
-                want = reference_run(exercise, variant, data, cache, seed)
-                found.append(_known(exercise, variant, name, sample, notebook, want, data, cache, seed))
-    return found
+    wanted = [(variant, name, sample, notebook) for variant in exercise.variants
+              for name, sample, notebook in known_notebooks(exercise, variant) if sample.fails & checks]
+    folders = {}
+    for wait in (False, True):  # first the runs no other grader is making, then those: graders diagnosing at once share the work
+        for variant, name, _, notebook in wanted:
+            folder = folders.get((variant, name)) or known_run(exercise, variant, name, notebook, data, cache, seed, wait)
+            if folder:
+                folders[variant, name] = folder
+    return [_known(exercise, variant, name, sample, folders[variant, name],
+                   reference_run(exercise, variant, data, cache, seed)) for variant, name, sample, _ in wanted]
 
 
-def _known(exercise, variant, name, sample, notebook, want, data, cache, seed) -> Known:
-    folder = known_run(exercise, variant, name, notebook, data, cache, seed)
+def _known(exercise, variant, name, sample, folder, want) -> Known:
     run = load_saved_run(folder)
     key = (str(folder), str(want), exercise.checks_file.read_bytes())
     with _failed_lock:

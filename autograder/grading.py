@@ -164,16 +164,20 @@ def reference_run(exercise: Exercise, variant: Variant, data: dict, cache: Path,
 
 
 def cached_run(exercise: Exercise, variant: Variant, notebook: Path, data: dict, cache: Path, seed: int | None = None,
-               vet=lambda run, notes: None) -> Path:
+               vet=lambda run, notes: None, wait: bool = True) -> Path | None:
     """A trusted notebook's probe run (the reference's, a known mistake's), by the same path as a
     learner's, made once per content and seed in `cache` (a lock per run: graders that need the same
-    run at once wait for the first); `vet` may refuse a run (it raises) before it is kept."""
+    run at once wait for the first; with wait=False, None while another one is making it);
+    `vet` may refuse a run (it raises) before it is kept."""
     seed = batch_seed(cache) if seed is None else seed
     folder = cache / f"{exercise.slug}-{variant.framework}-{run_key(exercise, variant, notebook, seed)}"
     if (folder / "run.json").exists():  # also in a cache this grader cannot write to
         return folder
     with open(cache / f"{folder.name}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
         if not (folder / "run.json").exists():
             _, run, notes = probe_submission(exercise, notebook, data, seed)
             vet(run, notes)
@@ -235,7 +239,8 @@ def grade_submission(exercise: Exercise, path: Path, learner: str, data: dict, c
         seed = batch_seed(cache) if seed is None else seed
         grade.sha256 = file_hash(path) if Path(path).is_file() else ""
         grade.key = grade_key(exercise, grade.sha256, seed)
-        reused = diagnosis.reused_run(exercise, path, data, cache, seed)  # a bundled sample: the run made for diagnosis
+        # a bundled sample: the reference's run, or the one made for diagnosis (same path, same seed)
+        reused = _reference_copy(exercise, grade.sha256, data, cache, seed) or diagnosis.reused_run(exercise, path, data, cache, seed)
         variant, run, grade.notes = reused or probe_submission(exercise, path, data, seed)
         grade.framework, grade.isolation, grade.seconds = variant.framework, run.isolation, round(run.seconds, 2)
         grade.flags = [str(f) for f in getattr(run, "flags", None) or []]
@@ -253,6 +258,18 @@ def grade_submission(exercise: Exercise, path: Path, learner: str, data: dict, c
     except Exception as error:
         return could_not_grade(grade, _checks_or_none(exercise, data, cache, seed, visible_only), explain(error),
                                error=traceback.format_exc()[-MAX_ERROR:], retry=True)
+
+
+def _reference_copy(exercise: Exercise, sha256: str, data: dict, cache: Path, seed: int) -> tuple[Variant, ProbeRun, list[str]] | None:
+    """The reference's run where a submission (its hash) is the reference notebook byte for byte; else None."""
+    for variant in exercise.variants:
+        try:
+            solution = exercise.solution(variant)
+        except CourseError:  # no course folder (the learner's kit)
+            return None
+        if not exercise.stored_reference(variant) and solution.is_file() and file_hash(solution) == sha256:
+            return (variant, *load_cached_run(reference_run(exercise, variant, data, cache, seed)))
+    return None
 
 
 def _checks_or_none(exercise, data, cache, seed, visible_only) -> list[CheckResult]:

@@ -109,6 +109,14 @@ def measure(count: int) -> dict:
         return {k: v / count for k, v in results.items()}
 
 
+def learners_copy(notebook: Path, target: Path, number: int) -> None:
+    """The notebook as a learner's own file: never the reference byte for byte (the grader
+    grades such a copy on the reference's run, which no class of learners' notebooks would get)."""
+    node = nbformat.read(notebook, as_version=4)
+    node.metadata["learner"] = number
+    nbformat.write(node, target)
+
+
 def compare_paths(slug: str, copies: int, workers: int) -> dict:
     """Seconds per submission and its split, with a fresh sandbox each and with workers."""
     import os
@@ -123,7 +131,7 @@ def compare_paths(slug: str, copies: int, workers: int) -> dict:
         flat.mkdir()
         for i in range(copies):
             for reference in references:
-                shutil.copy(reference, flat / f"learner{i:02d}_{reference.stem}.ipynb")
+                learners_copy(reference, flat / f"learner{i:02d}_{reference.stem}.ipynb", i)
         one = Path(tmp) / "one"  # the reference cache, from one notebook (not timed)
         one.mkdir()
         shutil.copy(references[0], one)
@@ -224,7 +232,7 @@ def against_nbgrader(slugs: list[str], count: int, workers: int) -> list[dict]:
             flat.mkdir()
             nbgrader_course(course, slug, notebooks)
             for i, notebook in enumerate(notebooks):
-                shutil.copy(notebook, flat / f"learner{i:02d}.ipynb")
+                learners_copy(notebook, flat / f"learner{i:02d}.ipynb", i)
             load = [os.getloadavg()[0]]
             theirs = timed(lambda: _autograde(course, slug))
             load.append(os.getloadavg()[0])

@@ -37,6 +37,12 @@ def _notebook(**changes) -> bytes:
     return json.dumps(notebook).encode()
 
 
+def _learners_copy(learner: str) -> bytes:
+    """The reference as a learner's own file, probed like one (never the reference byte for
+    byte, which is graded on the reference's run)."""
+    return _notebook(metadata={**json.loads(SOLUTION.read_text())["metadata"], "learner": learner})
+
+
 # Code that runs at import hangs off a module-level name the asked-for class uses.
 SURROGATE_ERROR = '''
 def make_loader(dataset, batch_size=64, shuffle=True, seed=0, num_workers=0):
@@ -122,7 +128,7 @@ def batch(tmp_path_factory):
     submissions, out = root / "submissions", root / "out"
     write_triggers(submissions)
     for name in CORRECT:
-        shutil.copy(SOLUTION, submissions / f"{name}.ipynb")
+        (submissions / f"{name}.ipynb").write_bytes(_learners_copy(name))
     grades = grade_folder(load_exercise("pytorch_data"), submissions, out, workers=2, progress=False)
     return {g.learner: g for g in grades}, out, submissions
 
@@ -347,7 +353,7 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_sandbox(batch, tmp_path):
     folder, out = tmp_path / "submissions", tmp_path / "out"
     folder.mkdir()
     for name in ("a", "b", "c"):
-        shutil.copy(SOLUTION, folder / f"{name}.ipynb")
+        (folder / f"{name}.ipynb").write_bytes(_learners_copy(name))
     shutil.copytree(done / ".reference", out / ".reference")  # the reference runs and the batch seed
     command = [sys.executable, "-m", "autograder", "grade", "pytorch_data", str(folder), "--out", str(out), "--workers", "1"]
     grader = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -4,6 +4,7 @@ The unit tests run in milliseconds on hand-made probe runs and a small checks fi
 learners' notebooks below make a sample's mistake written another way (never the sample's own
 text); one batch per exercise grades them with the main job's reference cache, which already
 holds every sample's run (the main job grades the samples, and diagnosis reuses those runs)."""
+import fcntl
 import json
 import shutil
 import textwrap
@@ -15,6 +16,7 @@ from autograder.batch import grade_folder
 from autograder.checking import judge, load_checks, run_checks, save_run
 from autograder.diagnosis import Known, diagnose, diagnosis_text, matches, same_array
 from autograder.exercise import load_exercise
+from autograder.grading import cached_run, reference_key, run_key
 from autograder.generate import mutate
 from autograder.sandbox import ProbeRun
 
@@ -154,6 +156,18 @@ def test_diagnose_names_the_matching_mistake_on_the_checks_that_read_its_arrays(
     assert results["check_plain_assertion"].diagnosis  # what it read (the flag) is the mistake's
 
 
+def test_a_known_run_another_grader_is_making_is_left_to_it(tmp_path):
+    """Two graders diagnosing at once share the known mistakes' runs instead of queueing for the
+    same one: without waiting, a run whose lock is held is not made (and nothing is probed)."""
+    exercise = load_exercise("pytorch_data")
+    variant = exercise.variants[0]
+    notebook = exercise.solution(variant)
+    with open(tmp_path / f"{exercise.slug}-{variant.framework}-{run_key(exercise, variant, notebook, 0)}.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert cached_run(exercise, variant, notebook, {}, tmp_path, 0, wait=False) is None
+    assert not [p for p in tmp_path.iterdir() if p.suffix != ".lock"]
+
+
 # ---- learners' notebooks, graded as a batch ----
 
 # slug -> learner -> (framework, replacements on the reference, {check: the sample it matches, or None})
@@ -238,6 +252,12 @@ def test_the_main_job_diagnoses_its_samples_and_probes_each_once(main_job):
         exercise = load_exercise(slug)
         runs = list((reports / slug / ".reference").glob("*/run.json"))
         assert len(runs) == len(exercise.variants) + len(_samples(slug)), slug  # each sample probed once, for both uses
+        for variant in exercise.variants:  # a reference's copy is graded on the reference's run, not probed again
+            run = json.loads((reports / slug / ".reference" / f"{slug}-{variant.framework}-{reference_key(exercise, variant, 0)}"
+                              / "run.json").read_text())
+            copy = next(p for p in (reports / slug).glob("reference*/grade.json")
+                        if json.loads(p.read_text())["framework"] == variant.framework)
+            assert json.loads(copy.read_text())["seconds"] == round(run["seconds"], 2), (slug, variant.framework)
     grade = json.loads((reports / "pytorch_data" / "no_normalise" / "grade.json").read_text())
     check = next(c for c in grade["checks"] if c["name"] == "check_normalise")
     assert check["diagnosis"] == f"Your results match a known mistake: {_samples('pytorch_data')['no_normalise'].mistake}"
