@@ -3,7 +3,9 @@ loader is the same in both frameworks), the small bases' inputs, the separable t
 model probe's steps. A framework's probes file hands those steps an adapter (`fw`), a namespace of:
 
     seed(seed)                        seed the framework's own generator
-    tiny_base(seed), vgg16_base()     the bases build_model is handed (random weights)
+    tiny_base(seed, weights)          the small base build_model is handed: random weights drawn from `weights`
+                                      (TINY_BASE_SEED), then the generator seeded with `seed` for the head
+    vgg16_base()                      VGG16's convolutional base, random weights
     predict(model, images)            inference-mode outputs for (N, 32, 32, 3) float32 images
     trainable(model)                  how many numbers training may change
     weights(model)                    the model's weight tensors (the model has been called)
@@ -23,6 +25,9 @@ import numpy as np
 SIZE = (36, 48)  # (height, width): not square, so a swapped order shows
 IMAGE = 32  # the small bases take 32x32 RGB images
 TINY_CHANNELS = 16  # the small base's output channels
+# The small base's weights are fixed, not drawn from the batch's seed: at some seeds a random base
+# barely tells red from blue and no head learns the sanity task in its steps (benchmarks/transfer.md).
+TINY_BASE_SEED = 0
 OUTPUT_IMAGES, VGG_IMAGES = 8, 2  # images probe_outputs predicts for (VGG16's base and five classes: fewer)
 HEAD_STEPS = 3  # probe_training_step: Adam steps with a squared-error loss
 CORRUPT = ("empty.jpg", "truncated.jpg", "html.jpg", "thumbs.jpg")

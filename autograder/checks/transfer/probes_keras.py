@@ -20,17 +20,19 @@ except RuntimeError:  # TensorFlow already started (probes imported in a live se
 
 import probes_common as common
 from coursekit.sanity import keras_loss_curve
-from probes_common import IMAGE, TINY_CHANNELS
+from probes_common import IMAGE, TINY_BASE_SEED, TINY_CHANNELS
 
 
-def tiny_base(seed: int):
+def tiny_base(seed: int, weights: int = TINY_BASE_SEED):
     """conv 8 -> pool -> conv 16 -> pool: (N, 32, 32, 3) -> (N, 8, 8, 16)."""
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(weights)
     layers = keras.layers
-    return keras.Sequential([keras.Input((IMAGE, IMAGE, 3)),
+    base = keras.Sequential([keras.Input((IMAGE, IMAGE, 3)),
                              layers.Conv2D(8, 3, padding="same", activation="relu"), layers.MaxPooling2D(),
                              layers.Conv2D(TINY_CHANNELS, 3, padding="same", activation="relu"), layers.MaxPooling2D()],
                             name="tiny_base")
+    keras.utils.set_random_seed(seed)
+    return base
 
 
 def vgg16_base():

@@ -14,14 +14,16 @@ torch.set_num_threads(1)  # graders run submissions side by side: one thread eac
 
 import probes_common as common
 from coursekit.sanity import sanity_steps, torch_loss_curve
-from probes_common import TINY_CHANNELS
+from probes_common import TINY_BASE_SEED, TINY_CHANNELS
 
 
-def tiny_base(seed: int):
+def tiny_base(seed: int, weights: int = TINY_BASE_SEED):
     """conv 8 -> pool -> conv 16 -> pool: (N, 3, 32, 32) -> (N, 16, 8, 8)."""
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    torch.manual_seed(weights)
+    base = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(8, TINY_CHANNELS, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    torch.manual_seed(seed)
+    return base
 
 
 def vgg16_base():
@@ -67,7 +69,7 @@ def _fit_cross_entropy(model, images, labels, steps, device):
 def _save_and_reload(ns, model, folder, seed):
     """Save the state_dict, load it into a model built afresh on another base."""
     torch.save(model.state_dict(), folder / "transfer.pt")
-    reloaded = ns.build_model(tiny_base(seed + 1), num_classes=2)
+    reloaded = ns.build_model(tiny_base(seed + 1, weights=TINY_BASE_SEED + 1), num_classes=2)
     reloaded.load_state_dict(torch.load(folder / "transfer.pt", weights_only=True))
     return reloaded
 
