@@ -18,16 +18,17 @@ from collections import defaultdict
 from pathlib import Path
 
 from autograder import grading
-from autograder.cli import main as cli
+from autograder.cli import SAMPLES, main as cli
 
 runs: dict = defaultdict(lambda: [0, 0.0])  # (exercise, kind) -> [count, seconds]
 walls: dict = {}
 
 
 def _kind(exercise, path: Path) -> str:
+    """A learner's file is one of the bundled samples; a known mistake's notebook is written elsewhere."""
     if any(Path(path) == exercise.solution(v) for v in exercise.variants):
         return "reference"
-    return "known mistake" if Path(path).parent.name.startswith("tmp") else "learner"
+    return "learner" if Path(path).is_relative_to(SAMPLES) else "known mistake"
 
 
 def _timed_probe(probe):
@@ -55,8 +56,8 @@ def main() -> None:
     from autograder import batch
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp(prefix="main-job-")))
-    out = parser.parse_args().out
+    parser.add_argument("--out", type=Path, help="an empty or absent folder (default: a new temporary one)")
+    out = parser.parse_args().out or Path(tempfile.mkdtemp(prefix="main-job-"))
     os.environ.setdefault("AUTOGRADER_SEED", "0")
     grading.probe_submission = _timed_probe(grading.probe_submission)
     batch._grade_all = _timed_batch(batch._grade_all)

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 import coursekit.sanity  # noqa: E402
 import probes_common  # noqa: E402
-from autograder.checks.transfer.checks import SHARP  # noqa: E402
+from autograder.checks.transfer.checks import SHARP_FLOOR  # noqa: E402
 from autograder.checks.transfer.samples import SAMPLES  # noqa: E402
 from autograder.extract import extract  # noqa: E402
 from autograder.generate import mutate  # noqa: E402
